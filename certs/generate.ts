@@ -1,0 +1,81 @@
+// A CA and serving certificates with node-forge (RSA 2048, SHA-256).
+
+import { randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+export interface CertPair {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface CaOptions {
+  commonName: string;
+  validityDays: number;
+  now?: Date;
+}
+
+export interface ServingOptions {
+  commonName: string;
+  dnsNames: readonly string[];
+  ipAddresses: readonly string[];
+  validityDays: number;
+  now?: Date;
+}
+
+const DAY_MS = 86_400_000;
+
+function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number, now: Date): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  // A positive serial: 16 random bytes with the top bit cleared.
+  const serial = randomBytes(16);
+  serial[0]! &= 0x7f;
+  cert.serialNumber = serial.toString('hex');
+  // Backdate a little so clocks that lag slightly still accept a fresh certificate.
+  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
+  cert.validity.notAfter = new Date(now.getTime() + validityDays * DAY_MS);
+  return cert;
+}
+
+export function createCA(opts: CaOptions): CertPair {
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const cert = newCertificate(keys.publicKey, opts.validityDays, opts.now ?? new Date());
+  const subject = [{ name: 'commonName', value: opts.commonName }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true, pathLenConstraint: 0 },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair {
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const cert = newCertificate(keys.publicKey, opts.validityDays, opts.now ?? new Date());
+  cert.setSubject([{ name: 'commonName', value: opts.commonName }]);
+  cert.setIssuer(caCert.subject.attributes);
+  const altNames = [
+    ...opts.dnsNames.map((value) => ({ type: 2, value })),
+    ...opts.ipAddresses.map((ip) => ({ type: 7, ip })),
+  ];
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** The names a webhook Service is reached by. */
+export function serviceDnsNames(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}

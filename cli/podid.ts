@@ -1,0 +1,58 @@
+// The `podid` executable: one binary, one subcommand per server.
+
+import { readFileSync } from 'node:fs';
+import { demoCommand } from './demo-command.ts';
+import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
+import { webhookCommand } from './webhook-command.ts';
+
+export const commands: readonly Command[] = [webhookCommand, demoCommand];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'podid: Azure AD (Entra ID) tokens for Kubernetes pods, without secrets in the pod.',
+    '',
+    'Usage: podid <command> [flags]     podid <command> --help     podid --version',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`podid: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const values = parseFlags(cmd.flags, rest, env);
+    if (!values) {
+      process.stdout.write(commandHelp(cmd));
+      return 0;
+    }
+    return await cmd.run(values);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`podid ${cmd.name}: ${err.message}\nRun 'podid ${cmd.name} --help' for the flags.\n`);
+      return 2;
+    }
+    process.stderr.write(`podid ${cmd.name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

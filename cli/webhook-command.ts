@@ -1,0 +1,99 @@
+// `podid webhook`: flags → settings → the running HTTPS admission server.
+
+import { parseBytes, parseDurationMs } from '../common/duration.ts';
+import { parseListen, parsePort } from '../common/listen.ts';
+import { createLogger } from '../common/log.ts';
+import {
+  ENV_FLAVOURS,
+  MIN_TOKEN_EXPIRATION_SECONDS,
+  defaultInjectionConfig as d,
+  type EnvFlavour,
+  type InjectionConfig,
+} from '../webhook/injection-config.ts';
+import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
+import { UsageError, convert, type Command, type FlagSpec, type FlagValues } from './flags.ts';
+import { untilSignal } from './signals.ts';
+
+export const webhookFlags: FlagSpec[] = [
+  { name: 'listen', env: 'PODID_WEBHOOK_LISTEN', default: ':8443', help: 'HTTPS listen address: host:port, [ipv6]:port or :port for all interfaces' },
+  { name: 'tls-cert', env: 'PODID_TLS_CERT', required: true, help: 'PEM serving certificate (chain); re-read when it changes' },
+  { name: 'tls-key', env: 'PODID_TLS_KEY', required: true, help: 'PEM private key of the serving certificate; re-read when it changes' },
+  { name: 'tls-reload-interval', env: 'PODID_TLS_RELOAD_INTERVAL', default: '10s', help: 'how often the certificate files are checked for changes' },
+  { name: 'max-request-bytes', env: 'PODID_MAX_REQUEST_BYTES', default: '7Mi', help: 'largest AdmissionReview body accepted (larger ones get 413)' },
+  { name: 'shutdown-drain', env: 'PODID_SHUTDOWN_DRAIN', default: '5s', help: 'on SIGTERM, how long to keep serving while reporting not ready' },
+  { name: 'log-level', env: 'PODID_LOG_LEVEL', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace' },
+  { name: 'sidecar-image', env: 'PODID_SIDECAR_IMAGE', default: d.sidecarImage, help: 'image of the injected token sidecar (the podid image)' },
+  { name: 'sidecar-port', env: 'PODID_SIDECAR_PORT', default: String(d.port), help: 'loopback port the sidecar serves tokens on inside each pod' },
+  { name: 'sidecar-health-port', env: 'PODID_SIDECAR_HEALTH_PORT', default: String(d.healthPort), help: 'pod port of the sidecar health endpoint used by its probes' },
+  { name: 'nmi-port', env: 'PODID_NMI_PORT', default: String(d.nmiPort), help: 'node port NMI listens on; the sidecar calls it on the node IP' },
+  { name: 'sidecar-cpu-request', env: 'PODID_SIDECAR_CPU_REQUEST', default: d.resources.cpuRequest, help: 'sidecar CPU request' },
+  { name: 'sidecar-memory-request', env: 'PODID_SIDECAR_MEMORY_REQUEST', default: d.resources.memoryRequest, help: 'sidecar memory request' },
+  { name: 'sidecar-cpu-limit', env: 'PODID_SIDECAR_CPU_LIMIT', default: '', help: 'sidecar CPU limit (empty: none)' },
+  { name: 'sidecar-memory-limit', env: 'PODID_SIDECAR_MEMORY_LIMIT', default: d.resources.memoryLimit, help: 'sidecar memory limit (empty: none)' },
+  { name: 'sidecar-run-as-user', env: 'PODID_SIDECAR_RUN_AS_USER', default: String(d.runAsUser), help: 'non-root UID and GID the sidecar runs as' },
+  { name: 'token-audience', env: 'PODID_TOKEN_AUDIENCE', default: d.tokenAudience, help: 'audience of the projected service-account token the sidecar presents to NMI' },
+  { name: 'token-expiration', env: 'PODID_TOKEN_EXPIRATION', default: '1h', help: 'lifetime of that token (at least 10m; the kubelet refreshes it at 80%)' },
+  { name: 'env-flavour', env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: imds (AZURE_POD_IDENTITY_AUTHORITY_HOST), appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER) or both' },
+];
+
+const quantity = (text: string, what: string): string => {
+  if (!/^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/.test(text)) throw new UsageError(`${what}: "${text}" is not a Kubernetes quantity like 10m or 64Mi`);
+  return text;
+};
+
+export function injectionConfigFrom(v: FlagValues): InjectionConfig {
+  const flavour = v['env-flavour'] as EnvFlavour;
+  if (!ENV_FLAVOURS.includes(flavour)) throw new UsageError(`--env-flavour: "${flavour}" is not one of ${ENV_FLAVOURS.join(', ')}`);
+  const expirationSeconds = Math.round(convert(v, 'token-expiration', parseDurationMs) / 1000);
+  if (expirationSeconds < MIN_TOKEN_EXPIRATION_SECONDS) throw new UsageError('--token-expiration: Kubernetes requires at least 10m');
+  const optional = (name: string) => (v[name] ? convert(v, name, quantity) : undefined);
+  const uid = convert(v, 'sidecar-run-as-user', (t, w) => {
+    if (!/^\d+$/.test(t) || Number(t) === 0) throw new UsageError(`${w}: must be a non-zero UID`);
+    return Number(t);
+  });
+  return {
+    sidecarName: d.sidecarName,
+    volumeName: d.volumeName,
+    sidecarImage: v['sidecar-image']!,
+    port: convert(v, 'sidecar-port', parsePort),
+    healthPort: convert(v, 'sidecar-health-port', parsePort),
+    nmiPort: convert(v, 'nmi-port', parsePort),
+    tokenAudience: v['token-audience']!,
+    tokenExpirationSeconds: expirationSeconds,
+    envFlavour: flavour,
+    resources: {
+      cpuRequest: convert(v, 'sidecar-cpu-request', quantity),
+      memoryRequest: convert(v, 'sidecar-memory-request', quantity),
+      cpuLimit: optional('sidecar-cpu-limit'),
+      memoryLimit: optional('sidecar-memory-limit'),
+    },
+    runAsUser: uid,
+  };
+}
+
+export function webhookSettingsFrom(v: FlagValues): WebhookSettings {
+  const injection = injectionConfigFrom(v);
+  if (injection.port === injection.healthPort) throw new UsageError('--sidecar-port and --sidecar-health-port must differ');
+  return {
+    listen: convert(v, 'listen', parseListen),
+    tls: { certFile: v['tls-cert']!, keyFile: v['tls-key']! },
+    tlsReloadMs: convert(v, 'tls-reload-interval', parseDurationMs),
+    maxRequestBytes: convert(v, 'max-request-bytes', parseBytes),
+    injection,
+  };
+}
+
+export const webhookCommand: Command = {
+  name: 'webhook',
+  summary: 'HTTPS admission server: POST /mutate injects the token sidecar into pods labeled aadpodidbinding',
+  flags: webhookFlags,
+  async run(v) {
+    const settings = webhookSettingsFrom(v);
+    const logger = createLogger('webhook', v['log-level']);
+    const running = await startWebhook(settings, logger);
+    const signal = await untilSignal();
+    logger.info({ signal }, 'shutting down');
+    await running.close(convert(v, 'shutdown-drain', parseDurationMs));
+    return 0;
+  },
+};

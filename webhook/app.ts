@@ -1,0 +1,139 @@
+// The admission HTTP application: routes, body limits, error bodies, metrics and request logs.
+// Transport (HTTPS, certificate reloads, shutdown) lives in server.ts.
+
+import { randomBytes } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../common/log.ts';
+import { BadReview, readAdmissionReview, review, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
+import type { InjectionConfig } from './injection-config.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import { mutate } from './mutate.ts';
+
+export interface AdmissionResult {
+  response: AdmissionResponse;
+  outcome: string;
+  subject: string;
+}
+
+/** An admission endpoint: pure request → result. */
+export type AdmissionHandler = (req: AdmissionRequest) => AdmissionResult;
+
+export interface AppOptions {
+  injection: InjectionConfig;
+  maxRequestBytes: number;
+  logger: Logger;
+  metrics: WebhookMetrics;
+  /** Extra admission endpoints by path, e.g. `/validate`. */
+  endpoints?: Record<string, AdmissionHandler>;
+  /** Readiness: false while the server starts or shuts down. */
+  ready: () => boolean;
+  newSecret?: () => string;
+}
+
+const errorBody = (error: string, message: string) => ({ error, message });
+
+/** body-parser's error types mapped to a status and a message safe to return (no body content). */
+function requestError(err: unknown): { status: number; error: string; message: string } {
+  const type = (err as { type?: string }).type;
+  switch (type) {
+    case 'entity.parse.failed':
+      return { status: 400, error: 'bad_request', message: 'the request body is not valid JSON' };
+    case 'entity.too.large':
+      return { status: 413, error: 'payload_too_large', message: `the request body is larger than the limit (${(err as { limit?: number }).limit} bytes)` };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, error: 'unsupported_encoding', message: (err as Error).message };
+    case 'request.aborted':
+      return { status: 400, error: 'aborted', message: 'the client aborted the request' };
+    default:
+      return { status: 500, error: 'internal_error', message: 'podid failed to handle the request' };
+  }
+}
+
+export function createWebhookApp(opts: AppOptions): express.Express {
+  const { logger, metrics } = opts;
+  const newSecret = opts.newSecret ?? (() => randomBytes(24).toString('base64url'));
+  const endpoints: Record<string, AdmissionHandler> = {
+    '/mutate': (req) => mutate(req, opts.injection, newSecret),
+    ...opts.endpoints,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const json = express.json({ limit: opts.maxRequestBytes, type: () => true, strict: true });
+
+  for (const [path, handle] of Object.entries(endpoints)) {
+    const endpoint = path.slice(1);
+    app.post(path, json, (req: Request, res: Response) => {
+      const end = metrics.latency.startTimer({ endpoint });
+      let request: AdmissionRequest;
+      try {
+        request = readAdmissionReview(req.body);
+      } catch (err) {
+        if (!(err instanceof BadReview)) throw err;
+        metrics.admissions.inc({ endpoint, result: 'bad-request' });
+        logger.warn({ endpoint, reason: err.message }, 'rejected a malformed AdmissionReview');
+        res.status(400).json(errorBody('bad_request', err.message));
+        end();
+        return;
+      }
+      let result: AdmissionResult;
+      try {
+        result = handle(request);
+      } catch (err) {
+        // A bug must not take the server down or leave the apiserver guessing.
+        logger.error({ endpoint, uid: request.uid, err: (err as Error).message }, 'admission handler failed');
+        result = {
+          response: { uid: request.uid, allowed: false, status: { code: 500, message: 'podid failed to evaluate this request; see the podid webhook logs' } },
+          outcome: 'error',
+          subject: `${request.namespace}/${request.name ?? ''}`,
+        };
+      }
+      res.json(review(result.response));
+      const seconds = end();
+      metrics.admissions.inc({ endpoint, result: result.outcome });
+      logger.info(
+        {
+          endpoint,
+          uid: request.uid,
+          kind: request.kind.kind,
+          operation: request.operation,
+          subject: result.subject,
+          dryRun: request.dryRun,
+          result: result.outcome,
+          allowed: result.response.allowed,
+          warnings: result.response.warnings?.length ?? 0,
+          ms: Math.round(seconds * 1e6) / 1e3,
+        },
+        'admission',
+      );
+    });
+  }
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = opts.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json(errorBody('not_found', `no route for ${req.method} ${req.path}; podid serves POST ${Object.keys(endpoints).join(', POST ')}`));
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = requestError(err);
+    const endpoint = req.path.slice(1);
+    if (endpoint in endpoints || `/${endpoint}` in endpoints) metrics.admissions.inc({ endpoint, result: 'bad-request' });
+    (e.status >= 500 ? logger.error : logger.warn).call(logger, { path: req.path, status: e.status, reason: e.message }, 'request failed');
+    if (!res.headersSent) res.status(e.status).json(errorBody(e.error, e.message));
+  });
+  return app;
+}

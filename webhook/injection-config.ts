@@ -1,0 +1,59 @@
+// What the mutating webhook injects, and the annotations pods use to steer it.
+
+/** Which variables send SDKs to the sidecar: IMDS (`AZURE_POD_IDENTITY_AUTHORITY_HOST`), App Service, or both. */
+export type EnvFlavour = 'imds' | 'appservice' | 'both';
+export const ENV_FLAVOURS: readonly EnvFlavour[] = ['imds', 'appservice', 'both'];
+
+export interface ResourceSettings {
+  cpuRequest: string;
+  memoryRequest: string;
+  cpuLimit?: string;
+  memoryLimit?: string;
+}
+
+export interface InjectionConfig {
+  sidecarImage: string;
+  sidecarName: string;
+  volumeName: string;
+  /** Loopback port the sidecar serves tokens on, inside the pod. */
+  port: number;
+  /** Port of the sidecar's health endpoint, on the pod IP, for the kubelet's probes. */
+  healthPort: number;
+  /** Port NMI listens on, on the node (host network). */
+  nmiPort: number;
+  tokenAudience: string;
+  tokenExpirationSeconds: number;
+  envFlavour: EnvFlavour;
+  resources: ResourceSettings;
+  runAsUser: number;
+}
+
+export const defaultInjectionConfig: InjectionConfig = {
+  sidecarImage: 'ghcr.io/podid/podid:0.1.0',
+  sidecarName: 'podid-token',
+  volumeName: 'podid-sa-token',
+  port: 2578,
+  healthPort: 2577,
+  nmiPort: 2579,
+  tokenAudience: 'podid',
+  tokenExpirationSeconds: 3600,
+  envFlavour: 'both',
+  resources: { cpuRequest: '5m', memoryRequest: '24Mi', memoryLimit: '64Mi' },
+  runAsUser: 65532,
+};
+
+export const ANNOTATION_PREFIX = 'podid.io/';
+/** `"false"` opts a pod out of injection. */
+export const INJECT_ANNOTATION = `${ANNOTATION_PREFIX}inject`;
+/** Comma-separated container names that get no env overrides. */
+export const SKIP_CONTAINERS_ANNOTATION = `${ANNOTATION_PREFIX}skip-containers`;
+/** Set by podid on injection; its value names the sidecar container. */
+export const INJECTED_ANNOTATION = `${ANNOTATION_PREFIX}injected`;
+
+/** Where the projected service-account token is mounted in the sidecar. */
+export const TOKEN_DIR = '/var/run/secrets/podid';
+export const TOKEN_PATH = `${TOKEN_DIR}/token`;
+/** The sidecar's App Service endpoint path. */
+export const APP_SERVICE_PATH = '/msi/token';
+
+export const MIN_TOKEN_EXPIRATION_SECONDS = 600;

@@ -1,0 +1,37 @@
+// Prometheus metrics of the admission server, on a registry of its own (one per server instance).
+
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface WebhookMetrics {
+  registry: Registry;
+  admissions: Counter<'endpoint' | 'result'>;
+  latency: Histogram<'endpoint'>;
+  tlsReloads: Counter<'result'>;
+}
+
+export function createWebhookMetrics(): WebhookMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'podid_webhook_' });
+  return {
+    registry,
+    admissions: new Counter({
+      name: 'podid_admission_requests_total',
+      help: 'Admission requests by endpoint and result (injected, unchanged, opted-out, ignored, invalid, bad-request, ...).',
+      labelNames: ['endpoint', 'result'],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'podid_admission_duration_seconds',
+      help: 'Time to answer an admission request, from body parsed to response written.',
+      labelNames: ['endpoint'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+    tlsReloads: new Counter({
+      name: 'podid_tls_reloads_total',
+      help: 'Serving certificate reloads by result (loaded, rejected).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+  };
+}

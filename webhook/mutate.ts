@@ -1,0 +1,33 @@
+// /mutate: an admission request in, an admission response out. No I/O.
+
+import { allow, deny, isPodRequest, patchResponse, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
+import { planInjection, type InjectionOutcome } from './inject.ts';
+import type { InjectionConfig } from './injection-config.ts';
+import { displayName } from './pod.ts';
+import { readPodShape } from './read-pod.ts';
+
+export type MutateOutcome = InjectionOutcome | 'ignored' | 'invalid';
+
+export interface MutateResult {
+  response: AdmissionResponse;
+  outcome: MutateOutcome;
+  /** For logs: namespace/name (or generateName*) of the pod. */
+  subject: string;
+}
+
+export function mutate(req: AdmissionRequest, cfg: InjectionConfig, newSecret: () => string): MutateResult {
+  const subject = `${req.namespace}/${req.name ?? ''}`;
+  if (!isPodRequest(req) || req.subResource || req.operation !== 'CREATE') {
+    return { response: allow(req.uid), outcome: 'ignored', subject };
+  }
+  const read = readPodShape(req.object);
+  if (!read.ok) {
+    return { response: deny(req.uid, 400, `podid could not read the pod: ${read.message}`), outcome: 'invalid', subject };
+  }
+  const plan = planInjection(read.pod, cfg, newSecret);
+  return {
+    response: patchResponse(req.uid, plan.patch, plan.warnings),
+    outcome: plan.outcome,
+    subject: displayName(read.pod.metadata, req.namespace),
+  };
+}

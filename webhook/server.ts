@@ -1,0 +1,90 @@
+// `podid webhook`: the HTTPS admission server, its certificate reloads and graceful shutdown.
+
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { urlHost, type ListenAddress } from '../common/listen.ts';
+import type { Logger } from '../common/log.ts';
+import { createWebhookApp, type AdmissionHandler } from './app.ts';
+import type { InjectionConfig } from './injection-config.ts';
+import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
+import { loadTls, watchTls, type TlsFiles, type TlsWatcher } from './tls-files.ts';
+
+export interface WebhookSettings {
+  listen: ListenAddress;
+  tls: TlsFiles;
+  tlsReloadMs: number;
+  maxRequestBytes: number;
+  injection: InjectionConfig;
+  endpoints?: Record<string, AdmissionHandler>;
+}
+
+export interface RunningWebhook {
+  server: Server;
+  url: string;
+  metrics: WebhookMetrics;
+  tls: TlsWatcher;
+  /**
+   * Reports not-ready, keeps serving for `drainMs` (while the Service drops this endpoint),
+   * then stops accepting, finishes in-flight requests and closes.
+   */
+  close(drainMs?: number): Promise<void>;
+}
+
+export async function startWebhook(settings: WebhookSettings, logger: Logger): Promise<RunningWebhook> {
+  const initial = await loadTls(settings.tls);
+  const metrics = createWebhookMetrics();
+  let accepting = false;
+  const app = createWebhookApp({
+    injection: settings.injection,
+    maxRequestBytes: settings.maxRequestBytes,
+    logger,
+    metrics,
+    endpoints: settings.endpoints,
+    ready: () => accepting,
+  });
+  const server = createServer({ ...initial.options, minVersion: 'TLSv1.2' }, app);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  server.on('tlsClientError', (err) => logger.debug({ reason: err.message }, 'TLS handshake failed'));
+
+  const tls = watchTls(
+    settings.tls,
+    initial,
+    settings.tlsReloadMs,
+    (next) => {
+      server.setSecureContext({ ...next.options, minVersion: 'TLSv1.2' });
+      metrics.tlsReloads.inc({ result: 'loaded' });
+      logger.info({ certFile: settings.tls.certFile }, 'serving certificate reloaded');
+    },
+    (err) => {
+      metrics.tlsReloads.inc({ result: 'rejected' });
+      logger.warn({ reason: err.message }, 'serving certificate not reloaded; keeping the current one');
+    },
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.listen.port, settings.listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  accepting = true;
+  const addr = server.address() as AddressInfo;
+  const url = `https://${urlHost(settings.listen.host ?? '127.0.0.1')}:${addr.port}`;
+  logger.info({ url }, 'podid webhook listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (drainMs = 0) =>
+    (closing ??= (async () => {
+      accepting = false;
+      if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
+      tls.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    })());
+  return { server, url, metrics, tls, close };
+}
