@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-// The podid executable. Node 24 runs the TypeScript sources directly (type stripping).
-import { main } from '../cli/podid.ts';
-
-process.exitCode = await main(process.argv.slice(2), process.env);
+// The podid executable from a source checkout: Node 24 runs the TypeScript directly (type stripping).
+// The container image runs the compiled `dist/cli/main.js` instead (`npm run build`), which starts leaner.
+import '../cli/main.ts';

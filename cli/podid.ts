@@ -1,15 +1,19 @@
 // The `podid` executable: one binary, one subcommand per server.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { demoCommand } from './demo-command.ts';
 import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
 import { webhookCommand } from './webhook-command.ts';
 
 export const commands: readonly Command[] = [webhookCommand, demoCommand];
 
+/** package.json sits one level up from cli/ in a checkout and two levels up from dist/cli/ when built. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const rel of ['../package.json', '../../package.json']) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(url)) return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
 }
 
 function usage(): string {

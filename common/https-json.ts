@@ -11,10 +11,12 @@ export function httpsAgent(ca: string | Buffer, keepAlive = true, maxSockets = I
   return new Agent({ ca, keepAlive, maxSockets });
 }
 
+/** POSTs `payload` as JSON, or GETs when it is undefined. */
 export function postJson(url: string, payload: unknown, agent: Agent): Promise<JsonReply> {
-  const data = Buffer.from(JSON.stringify(payload));
+  const data = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
+  const headers = data ? { 'content-type': 'application/json', 'content-length': data.length } : {};
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+    const req = request(url, { method: data ? 'POST' : 'GET', agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

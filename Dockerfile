@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image for every podid server: `podid webhook`, `podid sidecar`, `podid nmi`, `podid certs`.
+# Node 24; the runtime stage holds compiled JavaScript and production dependencies only, and runs as non-root.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: the `node` devDependency (Node 24 for machines that ship an older Node) is not needed here.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY cli ./cli
+COPY common ./common
+COPY identity ./identity
+COPY webhook ./webhook
+COPY certs ./certs
+RUN npm run build
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/cli/main.js"]
+CMD ["--help"]

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { UsageError, commandHelp, parseFlags, type FlagSpec } from './flags.ts';
+import { commands } from './podid.ts';
+import { webhookFlags, webhookSettingsFrom } from './webhook-command.ts';
+
+const run = promisify(execFile);
+const podid = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run(process.execPath, ['bin/podid.js', ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
+
+const specs: FlagSpec[] = [
+  { name: 'listen', env: 'T_LISTEN', default: ':1', help: '' },
+  { name: 'name', env: 'T_NAME', required: true, help: '' },
+  { name: 'once', env: 'T_ONCE', boolean: true, help: '' },
+];
+
+describe('parseFlags', () => {
+  const table: Array<[string, string[], NodeJS.ProcessEnv, Record<string, string> | string | undefined]> = [
+    ['defaults and required from args', ['--name', 'a'], {}, { listen: ':1', name: 'a', once: 'false' }],
+    ['--flag=value form', ['--name=a=b'], {}, { listen: ':1', name: 'a=b', once: 'false' }],
+    ['env fills in', [], { T_NAME: 'e', T_LISTEN: ':2', T_ONCE: 'yes' }, { listen: ':2', name: 'e', once: 'true' }],
+    ['args beat env', ['--name', 'a', '--once=false'], { T_NAME: 'e', T_ONCE: 'true' }, { listen: ':1', name: 'a', once: 'false' }],
+    ['help', ['--name', 'a', '--help'], {}, undefined],
+    ['missing required', [], {}, '--name (or T_NAME) is required'],
+    ['unknown flag with a suggestion', ['--nam', 'a'], {}, 'unknown flag --nam (did you mean --name?)'],
+    ['value missing', ['--name'], {}, '--name needs a value'],
+    ['bad boolean in env', ['--name', 'a'], { T_ONCE: 'maybe' }, 'T_ONCE: "maybe" is not a boolean'],
+    ['positional argument', ['x'], {}, 'unexpected argument "x"'],
+  ];
+  it.each(table)('%s', (_n, argv, env, want) => {
+    if (typeof want === 'string') expect(() => parseFlags(specs, argv, env)).toThrow(want);
+    else expect(parseFlags(specs, argv, env)).toEqual(want);
+  });
+});
+
+describe('podid webhook settings', () => {
+  const base = ['--tls-cert', 'c', '--tls-key', 'k'];
+  const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => webhookSettingsFrom(parseFlags(webhookFlags, [...base, ...argv], env)!);
+
+  it('builds the defaults', () => {
+    const s = parse([]);
+    expect(s.listen).toEqual({ host: undefined, port: 8443 });
+    expect(s.maxRequestBytes).toBe(7 * 1024 * 1024);
+    expect(s.injection).toMatchObject({ port: 2578, envFlavour: 'both', tokenExpirationSeconds: 3600, resources: { cpuLimit: undefined, memoryLimit: '64Mi' } });
+  });
+  it('reads every setting from the environment', () => {
+    const s = parse([], { PODID_SIDECAR_PORT: '9000', PODID_ENV_FLAVOUR: 'imds', PODID_TOKEN_EXPIRATION: '20m', PODID_SIDECAR_CPU_LIMIT: '50m' });
+    expect(s.injection).toMatchObject({ port: 9000, envFlavour: 'imds', tokenExpirationSeconds: 1200, resources: { cpuLimit: '50m' } });
+  });
+  const bad: Array<[string[], string]> = [
+    [['--env-flavour', 'arc'], '--env-flavour: "arc" is not one of imds, appservice, both'],
+    [['--token-expiration', '5m'], 'at least 10m'],
+    [['--sidecar-port', '2577'], 'must differ'],
+    [['--sidecar-memory-limit', 'lots'], 'not a Kubernetes quantity'],
+    [['--listen', 'nowhere'], '--listen: "nowhere" is not host:port'],
+    [['--sidecar-run-as-user', '0'], 'non-zero UID'],
+  ];
+  it.each(bad)('rejects %j', (argv, message) => {
+    expect(() => parse(argv)).toThrow(UsageError);
+    expect(() => parse(argv)).toThrow(message);
+  });
+});
+
+describe('documentation', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  it.each(commands.flatMap((c) => c.flags.map((f) => [c.name, f] as const)))('README documents podid %s --%s', (_cmd, flag) => {
+    expect(readme).toContain(`\`--${flag.name}\``);
+    expect(readme).toContain(`\`${flag.env}\``);
+  });
+  it('prints every flag with its env var in --help', () => {
+    for (const c of commands) for (const f of c.flags) expect(commandHelp(c)).toContain(`--${f.name}`);
+  });
+});
+
+describe('the podid executable', () => {
+  it('runs the demo end to end and exits with --once', async () => {
+    const { stdout } = await podid(['demo', '--once', '--listen', '127.0.0.1:0']);
+    expect(stdout).toMatch(/podid webhook is serving https:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toContain('"name": "podid-token"');
+    expect(stdout).toContain('"AZURE_POD_IDENTITY_AUTHORITY_HOST"');
+  });
+  it('explains a missing flag with exit code 2', async () => {
+    const err = await podid(['webhook']).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toContain('--tls-cert (or PODID_TLS_CERT) is required');
+  });
+  it('fails clearly when the certificate files are missing', async () => {
+    const err = await podid(['webhook', '--listen', '127.0.0.1:0'], { PODID_TLS_CERT: '/nonexistent/tls.crt', PODID_TLS_KEY: '/nonexistent/tls.key' }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain('/nonexistent/tls.crt');
+  });
+  it('prints usage and the version', async () => {
+    expect((await podid(['--help'])).stdout).toContain('webhook');
+    expect((await podid(['--version'])).stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+});
