@@ -1,0 +1,85 @@
+// podid's webhook on loopback, registered with the e2e apiserver through deploy/'s own manifests:
+// the same rules, selectors, failurePolicy and reinvocationPolicy as production, with clientConfig
+// pointing at https://127.0.0.1:<port> and the caBundle of a CA made here.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCA, createServingCert, type CertPair } from '../../certs/generate.ts';
+import { createLogger } from '../../common/log.ts';
+import type { AdmissionHandler } from '../../webhook/app.ts';
+import { defaultInjectionConfig } from '../../webhook/injection-config.ts';
+import { startWebhook, type RunningWebhook } from '../../webhook/server.ts';
+import type { ClusterInfo } from './global-setup.ts';
+import { kube } from './kube.ts';
+
+export interface LoopbackPodid {
+  ca: CertPair;
+  dir: string;
+  webhook: RunningWebhook;
+  port: number;
+  /** Starts the webhook again on the same port (after `webhook.close()`). */
+  restart(): Promise<RunningWebhook>;
+  stop(): Promise<void>;
+}
+
+export async function startLoopbackPodid(endpoints?: Record<string, AdmissionHandler>): Promise<LoopbackPodid> {
+  const dir = await mkdtemp(join(tmpdir(), 'podid-e2e-webhook-'));
+  const ca = createCA({ commonName: 'podid e2e CA', validityDays: 2 });
+  const serving = createServingCert(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+  const tls = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+  await writeFile(tls.certFile, serving.certPem);
+  await writeFile(tls.keyFile, serving.keyPem);
+  const logger = createLogger('webhook', process.env.PODID_E2E_LOG_LEVEL ?? 'silent');
+  const settings = (port: number) => ({
+    listen: { host: '127.0.0.1', port },
+    tls,
+    tlsReloadMs: 500,
+    maxRequestBytes: 7 * 1024 * 1024,
+    injection: { ...defaultInjectionConfig, sidecarImage: 'podid:e2e' },
+    endpoints,
+  });
+  const state = { webhook: await startWebhook(settings(0), logger) };
+  const port = Number(new URL(state.webhook.url).port);
+  return {
+    ca,
+    dir,
+    port,
+    get webhook() {
+      return state.webhook;
+    },
+    async restart() {
+      state.webhook = await startWebhook(settings(port), logger);
+      return state.webhook;
+    },
+    async stop() {
+      await state.webhook.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** deploy/ rendered by kustomize, as objects. */
+export async function renderDeploy(cluster: ClusterInfo): Promise<any[]> {
+  const yaml = await kube(cluster, ['kustomize', 'deploy']);
+  // kubectl prints one pretty-printed JSON document per object, each opening and closing at column 0.
+  const text = await kube(cluster, ['create', '--dry-run=client', '-o', 'json', '-f', '-'], yaml);
+  return text.split(/(?<=^\})\n(?=^\{)/m).map((doc) => JSON.parse(doc));
+}
+
+/** Applies deploy/ with every webhook's clientConfig pointed at podid on loopback. */
+export async function installDeploy(cluster: ClusterInfo, podid: LoopbackPodid): Promise<any[]> {
+  const objects = await renderDeploy(cluster);
+  for (const obj of objects) {
+    if (!/WebhookConfiguration$/.test(obj.kind)) continue;
+    for (const hook of obj.webhooks) {
+      const path = hook.clientConfig.service.path;
+      hook.clientConfig = { url: `https://127.0.0.1:${podid.port}${path}`, caBundle: Buffer.from(podid.ca.certPem).toString('base64') };
+    }
+  }
+  const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace');
+  await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crds }));
+  await kube(cluster, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.filter((o) => o.kind !== 'Namespace').map((o) => `crd/${o.metadata.name}`)]);
+  await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  return objects;
+}
