@@ -36,5 +36,14 @@ describe('certificate generation', () => {
     expect(x.checkPrivateKey(createPrivateKey(serving.keyPem))).toBe(true);
     expect(x.serialNumber).not.toBe(caX.serialNumber);
   });
-});
 
+  it('writes PEM with LF line ends only', () => {
+    expect(ca.certPem + serving.keyPem).not.toContain('\r');
+  });
+
+  it('never outlives its CA', () => {
+    const shortCa = createCA({ commonName: 'short', validityDays: 1, now });
+    const leaf = createServingCert(shortCa, { commonName: 'x', dnsNames: ['x'], ipAddresses: [], validityDays: 90, now });
+    expect(new X509Certificate(leaf.certPem).validTo).toBe(new X509Certificate(shortCa.certPem).validTo);
+  });
+});

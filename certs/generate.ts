@@ -24,6 +24,9 @@ export interface ServingOptions {
 
 const DAY_MS = 86_400_000;
 
+/** node-forge writes CRLF line ends; everything podid stores and compares uses LF. */
+const lf = (pem: string) => pem.replace(/\r\n/g, '\n');
+
 function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number, now: Date): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
@@ -31,9 +34,10 @@ function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number, no
   const serial = randomBytes(16);
   serial[0]! &= 0x7f;
   cert.serialNumber = serial.toString('hex');
-  // Backdate a little so clocks that lag slightly still accept a fresh certificate.
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
-  cert.validity.notAfter = new Date(now.getTime() + validityDays * DAY_MS);
+  // Backdate a little (5 minutes, or a tenth of a short lifetime) so clocks that lag slightly still accept it.
+  const lifetime = validityDays * DAY_MS;
+  cert.validity.notBefore = new Date(now.getTime() - Math.min(5 * 60_000, lifetime / 10));
+  cert.validity.notAfter = new Date(now.getTime() + lifetime);
   return cert;
 }
 
@@ -49,7 +53,7 @@ export function createCA(opts: CaOptions): CertPair {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(forge.pki.privateKeyToPem(keys.privateKey)) };
 }
 
 export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair {
@@ -59,6 +63,8 @@ export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair 
   const cert = newCertificate(keys.publicKey, opts.validityDays, opts.now ?? new Date());
   cert.setSubject([{ name: 'commonName', value: opts.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
+  // Never outlive the issuer: a chain with an expired CA fails even if the leaf is valid.
+  if (cert.validity.notAfter > caCert.validity.notAfter) cert.validity.notAfter = caCert.validity.notAfter;
   const altNames = [
     ...opts.dnsNames.map((value) => ({ type: 2, value })),
     ...opts.ipAddresses.map((ip) => ({ type: 7, ip })),
@@ -72,7 +78,7 @@ export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair 
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(forge.pki.privateKeyToPem(keys.privateKey)) };
 }
 
 /** The names a webhook Service is reached by. */

@@ -84,7 +84,7 @@ describe('the podid executable', () => {
   it('explains a missing flag with exit code 2', async () => {
     const err = await podid(['webhook']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
-    expect((err as { stderr: string }).stderr).toContain('--tls-cert (or PODID_TLS_CERT) is required');
+    expect((err as { stderr: string }).stderr).toContain('--tls-cert and --tls-key (or PODID_TLS_CERT and PODID_TLS_KEY) are required unless --manage-certs is set');
   });
   it('fails clearly when the certificate files are missing', async () => {
     const err = await podid(['webhook', '--listen', '127.0.0.1:0'], { PODID_TLS_CERT: '/nonexistent/tls.crt', PODID_TLS_KEY: '/nonexistent/tls.key' }).catch(

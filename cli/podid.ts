@@ -1,11 +1,12 @@
 // The `podid` executable: one binary, one subcommand per server.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { certsInitCommand } from './certs-command.ts';
 import { demoCommand } from './demo-command.ts';
 import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
 import { webhookCommand } from './webhook-command.ts';
 
-export const commands: readonly Command[] = [webhookCommand, demoCommand];
+export const commands: readonly Command[] = [webhookCommand, certsInitCommand, demoCommand];
 
 /** package.json sits one level up from cli/ in a checkout and two levels up from dist/cli/ when built. */
 function version(): string {
@@ -30,7 +31,9 @@ function usage(): string {
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [name, ...rest] = argv;
+  // Commands may be two words (`certs init`).
+  const two = commands.find((c) => c.name === argv.slice(0, 2).join(' '));
+  const [name, ...rest] = two ? [two.name, ...argv.slice(2)] : argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;

@@ -1,8 +1,11 @@
 // `podid webhook`: flags → settings → the running HTTPS admission server.
 
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startCertLoop as runCertLoop } from '../certs/loop.ts';
 import { parseBytes, parseDurationMs } from '../common/duration.ts';
 import { parseListen, parsePort } from '../common/listen.ts';
-import { createLogger } from '../common/log.ts';
+import { createLogger, type Logger } from '../common/log.ts';
 import {
   ENV_FLAVOURS,
   MIN_TOKEN_EXPIRATION_SECONDS,
@@ -12,12 +15,16 @@ import {
 } from '../webhook/injection-config.ts';
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
 import { UsageError, convert, type Command, type FlagSpec, type FlagValues } from './flags.ts';
+import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
 import { untilSignal } from './signals.ts';
 
 export const webhookFlags: FlagSpec[] = [
   { name: 'listen', env: 'PODID_WEBHOOK_LISTEN', default: ':8443', help: 'HTTPS listen address: host:port, [ipv6]:port or :port for all interfaces' },
-  { name: 'tls-cert', env: 'PODID_TLS_CERT', required: true, help: 'PEM serving certificate (chain); re-read when it changes' },
-  { name: 'tls-key', env: 'PODID_TLS_KEY', required: true, help: 'PEM private key of the serving certificate; re-read when it changes' },
+  { name: 'tls-cert', env: 'PODID_TLS_CERT', default: '', help: 'PEM serving certificate (chain); re-read when it changes; required unless --manage-certs' },
+  { name: 'tls-key', env: 'PODID_TLS_KEY', default: '', help: 'PEM private key of the serving certificate; re-read when it changes; required unless --manage-certs' },
+  { name: 'manage-certs', env: 'PODID_MANAGE_CERTS', boolean: true, help: 'create, renew and rotate the certificate in its Secret, publish caBundle, and serve it (see podid certs init)' },
+  { name: 'certs-dir', env: 'PODID_CERTS_DIR', default: '/tmp/podid-certs', help: 'with --manage-certs: where the serving pair is written (an emptyDir)' },
+  { name: 'certs-interval', env: 'PODID_CERTS_INTERVAL', default: '1m', help: 'with --manage-certs: how often certificates are reconciled (±10% jitter)' },
   { name: 'tls-reload-interval', env: 'PODID_TLS_RELOAD_INTERVAL', default: '10s', help: 'how often the certificate files are checked for changes' },
   { name: 'max-request-bytes', env: 'PODID_MAX_REQUEST_BYTES', default: '7Mi', help: 'largest AdmissionReview body accepted (larger ones get 413)' },
   { name: 'shutdown-drain', env: 'PODID_SHUTDOWN_DRAIN', default: '5s', help: 'on SIGTERM, how long to keep serving while reporting not ready' },
@@ -34,6 +41,7 @@ export const webhookFlags: FlagSpec[] = [
   { name: 'token-audience', env: 'PODID_TOKEN_AUDIENCE', default: d.tokenAudience, help: 'audience of the projected service-account token the sidecar presents to NMI' },
   { name: 'token-expiration', env: 'PODID_TOKEN_EXPIRATION', default: '1h', help: 'lifetime of that token (at least 10m; the kubelet refreshes it at 80%)' },
   { name: 'env-flavour', env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: imds (AZURE_POD_IDENTITY_AUTHORITY_HOST), appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER) or both' },
+  ...certFlags,
 ];
 
 const quantity = (text: string, what: string): string => {
@@ -74,9 +82,14 @@ export function injectionConfigFrom(v: FlagValues): InjectionConfig {
 export function webhookSettingsFrom(v: FlagValues): WebhookSettings {
   const injection = injectionConfigFrom(v);
   if (injection.port === injection.healthPort) throw new UsageError('--sidecar-port and --sidecar-health-port must differ');
+  const managed = v['manage-certs'] === 'true';
+  if (!managed && (!v['tls-cert'] || !v['tls-key'])) {
+    throw new UsageError('--tls-cert and --tls-key (or PODID_TLS_CERT and PODID_TLS_KEY) are required unless --manage-certs is set');
+  }
+  const dir = v['certs-dir']!;
   return {
     listen: convert(v, 'listen', parseListen),
-    tls: { certFile: v['tls-cert']!, keyFile: v['tls-key']! },
+    tls: managed ? { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') } : { certFile: v['tls-cert']!, keyFile: v['tls-key']! },
     tlsReloadMs: convert(v, 'tls-reload-interval', parseDurationMs),
     maxRequestBytes: convert(v, 'max-request-bytes', parseBytes),
     injection,
@@ -90,10 +103,19 @@ export const webhookCommand: Command = {
   async run(v) {
     const settings = webhookSettingsFrom(v);
     const logger = createLogger('webhook', v['log-level']);
+    const certLoop = v['manage-certs'] === 'true' ? await startCertLoop(v, logger) : undefined;
     const running = await startWebhook(settings, logger);
     const signal = await untilSignal();
     logger.info({ signal }, 'shutting down');
+    certLoop?.stop();
     await running.close(convert(v, 'shutdown-drain', parseDurationMs));
     return 0;
   },
 };
+
+/** Certificates first (the server needs them to start), then a reconcile every --certs-interval. */
+async function startCertLoop(v: FlagValues, logger: Logger) {
+  const dir = v['certs-dir']!;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return runCertLoop(certStoreFrom(v), certOptionsFrom(v, dir), convert(v, 'certs-interval', parseDurationMs), logger);
+}
