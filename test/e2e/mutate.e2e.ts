@@ -72,6 +72,19 @@ describe('deploy/ through a real apiserver', () => {
   });
 });
 
+describe('deploy/example', () => {
+  it('applies, and its Deployment gets podid-injected pods', async () => {
+    await kube(cluster, ['apply', '-k', 'deploy/example']);
+    const binding = await kubeJson(cluster, ['get', 'azureidentitybinding', 'demo-reader', '-n', 'demo']);
+    expect(binding.spec).toEqual({ azureIdentity: 'demo-reader', selector: 'demo-reader' });
+    const pods = await eventually('a demo-app pod', async () => {
+      const list = await kubeJson(cluster, ['get', 'pods', '-n', 'demo', '-l', 'app=demo-app']);
+      return list.items.length ? list.items : undefined;
+    });
+    expect(pods[0].spec.initContainers[0].name).toBe('podid-token');
+  });
+});
+
 describe('mutating webhook through a real apiserver', () => {
   it('injects the sidecar into a labeled pod', async () => {
     const before = await mutateCount();

@@ -1,0 +1,63 @@
+// The Dockerfile's steps carried out for real (test/image/dockerfile-steps.ts), then the final stage's
+// entrypoint run from its file tree.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDockerfile, runDockerfile, type StageResult } from './dockerfile-steps.ts';
+
+let stages: Map<string, StageResult>;
+let final: StageResult;
+
+beforeAll(async () => {
+  stages = await runDockerfile('Dockerfile', process.cwd(), (s) => console.log(s));
+  final = [...stages.values()].at(-1)!;
+}, 900_000);
+
+afterAll(async () => {
+  if (final) await rm(dirname(final.root), { recursive: true, force: true });
+});
+
+/** The entrypoint's script path, with the image's node replaced by this machine's Node 24. */
+function runImage(args: string[]) {
+  const [, script, ...rest] = final.entrypoint!;
+  return spawnSync(process.execPath, [join(final.root, script!), ...rest, ...args], {
+    cwd: join(final.root, final.workdir),
+    env: { PATH: process.env.PATH, ...final.env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+describe('Dockerfile', () => {
+  it('is multi-stage on Node 24 and runs as non-root', () => {
+    const parsed = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
+    expect(parsed.length).toBeGreaterThanOrEqual(2);
+    for (const s of parsed) expect(s.from).toMatch(/node(js)?:?24|nodejs24/);
+    expect(final.user).toBe('65532:65532');
+    expect(final.env.NODE_ENV).toBe('production');
+  });
+
+  it('ships compiled JavaScript and production dependencies only', () => {
+    const app = join(final.root, final.workdir);
+    expect(existsSync(join(app, 'dist/cli/main.js'))).toBe(true);
+    expect(existsSync(join(app, 'cli'))).toBe(false);
+    const modules = readdirSync(join(app, 'node_modules'));
+    for (const dev of ['typescript', 'vitest', 'supertest', 'node']) expect(modules).not.toContain(dev);
+    for (const prod of ['express', 'pino', 'fast-json-patch', 'node-forge']) expect(modules).toContain(prod);
+  });
+
+  it('runs the podid entrypoint from the final stage', () => {
+    const version = runImage(['--version']);
+    expect(version.stderr).toBe('');
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = runImage(final.cmd ?? []);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^  webhook +HTTPS admission server/m);
+    const demo = runImage(['demo', '--once', '--listen', '127.0.0.1:0']);
+    expect(demo.status).toBe(0);
+    expect(demo.stdout).toContain('"name": "podid-token"');
+  });
+});
