@@ -65,7 +65,7 @@ describe('podid webhook settings', () => {
 
 describe('documentation', () => {
   const readme = readFileSync('README.md', 'utf8');
-  it.each(commands.flatMap((c) => c.flags.map((f) => [c.name, f] as const)))('README documents podid %s --%s', (_cmd, flag) => {
+  it.each(commands.flatMap((c) => c.flags.map((f) => [c.name, f.name, f] as const)))('README documents podid %s --%s', (_cmd, _name, flag) => {
     expect(readme).toContain(`\`--${flag.name}\``);
     expect(readme).toContain(`\`${flag.env}\``);
   });

@@ -10,6 +10,7 @@ import { parseListen } from '../common/listen.ts';
 import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
 import type { Pod } from '../webhook/pod.ts';
+import { defaultValidationConfig } from '../webhook/validation-config.ts';
 import { startWebhook } from '../webhook/server.ts';
 import { admissionReviewFor, sampleLabeledPod } from './demo-samples.ts';
 import { convert, type Command } from './flags.ts';
@@ -44,6 +45,7 @@ export const demoCommand: Command = {
           tlsReloadMs: 10_000,
           maxRequestBytes: 7 * 1024 * 1024,
           injection: { ...defaultInjectionConfig, sidecarImage: 'podid:dev' },
+          validation: defaultValidationConfig,
         },
         createLogger('webhook', v['log-level']),
       );

@@ -14,6 +14,7 @@ export function sampleLabeledPod(name = 'demo-app'): Pod {
           image: 'mcr.microsoft.com/azure-cli:latest',
           command: ['sh', '-c', 'az login --identity && az account get-access-token'],
           env: [{ name: 'LOG_LEVEL', value: 'info' }],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['NET_RAW'] } },
         },
       ],
     },

@@ -14,6 +14,7 @@ import {
   type InjectionConfig,
 } from '../webhook/injection-config.ts';
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
+import { NETRAW_MODES, parseLabelSelector, type NetRawMode, type ValidationConfig } from '../webhook/validation-config.ts';
 import { UsageError, convert, type Command, type FlagSpec, type FlagValues } from './flags.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
 import { untilSignal } from './signals.ts';
@@ -41,6 +42,10 @@ export const webhookFlags: FlagSpec[] = [
   { name: 'token-audience', env: 'PODID_TOKEN_AUDIENCE', default: d.tokenAudience, help: 'audience of the projected service-account token the sidecar presents to NMI' },
   { name: 'token-expiration', env: 'PODID_TOKEN_EXPIRATION', default: '1h', help: 'lifetime of that token (at least 10m; the kubelet refreshes it at 80%)' },
   { name: 'env-flavour', env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: imds (AZURE_POD_IDENTITY_AUTHORITY_HOST), appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER) or both' },
+  { name: 'netraw', env: 'PODID_NETRAW', default: 'enforce', help: 'NET_RAW rule at /validate: enforce (deny), warn (allow with warnings), audit (allow, log, audit annotation) or off' },
+  { name: 'netraw-scope', env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' },
+  { name: 'netraw-exempt-namespaces', env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' },
+  { name: 'netraw-exempt-labels', env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' },
   ...certFlags,
 ];
 
@@ -93,6 +98,26 @@ export function webhookSettingsFrom(v: FlagValues): WebhookSettings {
     tlsReloadMs: convert(v, 'tls-reload-interval', parseDurationMs),
     maxRequestBytes: convert(v, 'max-request-bytes', parseBytes),
     injection,
+    validation: validationConfigFrom(v),
+  };
+}
+
+export function validationConfigFrom(v: FlagValues): ValidationConfig {
+  const mode = v.netraw as NetRawMode;
+  if (!NETRAW_MODES.includes(mode)) throw new UsageError(`--netraw: "${mode}" is not one of ${NETRAW_MODES.join(', ')}`);
+  const scope = v['netraw-scope'];
+  if (scope !== 'all' && scope !== 'labeled') throw new UsageError(`--netraw-scope: "${scope}" is not all or labeled`);
+  return {
+    mode,
+    scope,
+    exemptNamespaces: (v['netraw-exempt-namespaces'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    exemptLabels: convert(v, 'netraw-exempt-labels', (t, w) => {
+      try {
+        return parseLabelSelector(t);
+      } catch (err) {
+        throw new UsageError(`${w}: ${(err as Error).message}`);
+      }
+    }),
   };
 }
 

@@ -8,6 +8,8 @@ import { BadReview, readAdmissionReview, review, type AdmissionRequest, type Adm
 import type { InjectionConfig } from './injection-config.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { mutate } from './mutate.ts';
+import { validate } from './validate.ts';
+import type { ValidationConfig } from './validation-config.ts';
 
 export interface AdmissionResult {
   response: AdmissionResponse;
@@ -20,6 +22,7 @@ export type AdmissionHandler = (req: AdmissionRequest) => AdmissionResult;
 
 export interface AppOptions {
   injection: InjectionConfig;
+  validation: ValidationConfig;
   maxRequestBytes: number;
   logger: Logger;
   metrics: WebhookMetrics;
@@ -55,6 +58,7 @@ export function createWebhookApp(opts: AppOptions): express.Express {
   const newSecret = opts.newSecret ?? (() => randomBytes(24).toString('base64url'));
   const endpoints: Record<string, AdmissionHandler> = {
     '/mutate': (req) => mutate(req, opts.injection, newSecret),
+    '/validate': (req) => validate(req, opts.validation),
     ...opts.endpoints,
   };
 

@@ -12,6 +12,7 @@ import { admissionReviewFor, sampleLabeledPod } from '../cli/demo-samples.ts';
 import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from './injection-config.ts';
 import type { Pod } from './pod.ts';
+import { defaultValidationConfig } from './validation-config.ts';
 import { startWebhook, type RunningWebhook } from './server.ts';
 
 const logLines: string[] = [];
@@ -44,6 +45,7 @@ beforeAll(async () => {
       tlsReloadMs: 3_600_000,
       maxRequestBytes: 64 * 1024,
       injection: defaultInjectionConfig,
+      validation: defaultValidationConfig,
     },
     createLogger('webhook', 'info', logSink),
   );
@@ -141,9 +143,20 @@ describe('POST /mutate over HTTPS', () => {
     expect(metrics.text).toContain('podid_admission_duration_seconds_bucket');
   });
 
+  it('denies a pod without the NET_RAW drop at /validate, and allows it after the fix', async () => {
+    const pod = sampleLabeledPod();
+    const good = await post('/validate').send(admissionReviewFor(pod)).expect(200);
+    delete pod.spec.containers[0]!.securityContext;
+    const bad = await post('/validate').send(admissionReviewFor(pod)).expect(200);
+    expect(bad.body.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(bad.body.response.status.message).toContain('container "app" does not drop NET_RAW');
+    expect(good.body.response).toEqual({ uid: '0df28fbd-5f5f-11e8-bc74-36e6bb280816', allowed: true });
+    await post('/validate').send('nope').expect(400);
+  });
+
   it('answers unknown routes with a JSON 404', async () => {
     const res = await request(webhook.url).get('/nope').ca(ca.certPem).expect(404);
-    expect(res.body).toEqual({ error: 'not_found', message: 'no route for GET /nope; podid serves POST /mutate' });
+    expect(res.body).toEqual({ error: 'not_found', message: 'no route for GET /nope; podid serves POST /mutate, POST /validate' });
   });
 
   it('refuses plain HTTP clients at the TLS layer', async () => {

@@ -6,6 +6,7 @@ import { urlHost, type ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { createWebhookApp, type AdmissionHandler } from './app.ts';
 import type { InjectionConfig } from './injection-config.ts';
+import type { ValidationConfig } from './validation-config.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { loadTls, watchTls, type TlsFiles, type TlsWatcher } from './tls-files.ts';
 
@@ -15,6 +16,7 @@ export interface WebhookSettings {
   tlsReloadMs: number;
   maxRequestBytes: number;
   injection: InjectionConfig;
+  validation: ValidationConfig;
   endpoints?: Record<string, AdmissionHandler>;
 }
 
@@ -36,6 +38,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
   let accepting = false;
   const app = createWebhookApp({
     injection: settings.injection,
+    validation: settings.validation,
     maxRequestBytes: settings.maxRequestBytes,
     logger,
     metrics,

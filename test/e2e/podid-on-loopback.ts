@@ -10,6 +10,7 @@ import { createLogger } from '../../common/log.ts';
 import type { AdmissionHandler } from '../../webhook/app.ts';
 import { defaultInjectionConfig } from '../../webhook/injection-config.ts';
 import { startWebhook, type RunningWebhook } from '../../webhook/server.ts';
+import { defaultValidationConfig, type ValidationConfig } from '../../webhook/validation-config.ts';
 import type { ClusterInfo } from './global-setup.ts';
 import { kube } from './kube.ts';
 
@@ -23,7 +24,10 @@ export interface LoopbackPodid {
   stop(): Promise<void>;
 }
 
-export async function startLoopbackPodid(endpoints?: Record<string, AdmissionHandler>): Promise<LoopbackPodid> {
+export async function startLoopbackPodid(
+  endpoints?: Record<string, AdmissionHandler>,
+  validation: ValidationConfig = defaultValidationConfig,
+): Promise<LoopbackPodid> {
   const dir = await mkdtemp(join(tmpdir(), 'podid-e2e-webhook-'));
   const ca = createCA({ commonName: 'podid e2e CA', validityDays: 2 });
   const serving = createServingCert(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
@@ -37,6 +41,7 @@ export async function startLoopbackPodid(endpoints?: Record<string, AdmissionHan
     tlsReloadMs: 500,
     maxRequestBytes: 7 * 1024 * 1024,
     injection: { ...defaultInjectionConfig, sidecarImage: 'podid:e2e' },
+    validation,
     endpoints,
   });
   const state = { webhook: await startWebhook(settings(0), logger) };

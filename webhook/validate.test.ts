@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { netRawCases } from '../policies/netraw-cases.ts';
+import type { AdmissionRequest } from './admission.ts';
+import { capabilityName } from './netraw-rule.ts';
+import { validate } from './validate.ts';
+import { defaultValidationConfig as enforce, matchesLabels, parseLabelSelector, type ValidationConfig } from './validation-config.ts';
+
+const request = (over: Partial<AdmissionRequest>): AdmissionRequest => ({
+  uid: 'u1',
+  kind: { group: '', version: 'v1', kind: 'Pod' },
+  operation: 'CREATE',
+  namespace: 'team-a',
+  dryRun: false,
+  ...over,
+});
+
+const badPod = { metadata: { name: 'p', labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: 'x' }] } };
+const goodPod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'x', securityContext: { capabilities: { drop: ['ALL'] } } }] } };
+
+describe('the shared NET_RAW case table through /validate', () => {
+  it('has at least 30 cases', () => expect(netRawCases.length).toBeGreaterThanOrEqual(30));
+  it.each(netRawCases)('$name', ({ kind, namespace, object, allowed, reason }) => {
+    const r = validate(request({ kind, namespace, object }), enforce);
+    expect(r.response.allowed).toBe(allowed);
+    if (!allowed) {
+      expect(r.response.status?.code).toBe(403);
+      expect(r.response.status?.message).toContain(reason);
+      expect(r.response.status?.message).toContain('podid requires every container to drop NET_RAW');
+    }
+  });
+});
+
+describe('validate', () => {
+  it('warn mode allows with one warning per container', () => {
+    const r = validate(request({ object: { ...badPod, spec: { containers: [{ name: 'a' }, { name: 'b' }] } } }), { ...enforce, mode: 'warn' });
+    expect(r.outcome).toBe('warned');
+    expect(r.response).toMatchObject({ allowed: true });
+    expect(r.response.warnings).toEqual([
+      'podid: container "a" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop',
+      'podid: container "b" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop',
+    ]);
+  });
+
+  it('audit mode allows and records an audit annotation', () => {
+    const r = validate(request({ object: badPod }), { ...enforce, mode: 'audit' });
+    expect(r.outcome).toBe('audited');
+    expect(r.response.allowed).toBe(true);
+    expect(r.response.auditAnnotations).toEqual({ 'netraw-violations': 'container "app" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop' });
+  });
+
+  it('off mode checks nothing', () => expect(validate(request({ object: badPod }), { ...enforce, mode: 'off' }).outcome).toBe('ignored'));
+
+  const scoped: Array<[string, Partial<ValidationConfig>, Record<string, string>, string]> = [
+    ['exempt label selector', { exemptLabels: parseLabelSelector('app=x') }, { app: 'x' }, 'exempt'],
+    ['exempt label selector not matching', { exemptLabels: parseLabelSelector('app=cni') }, { app: 'x' }, 'denied'],
+    ['scope labeled skips unlabeled pods', { scope: 'labeled' }, { app: 'x' }, 'exempt'],
+    ['scope labeled checks labeled pods', { scope: 'labeled' }, { aadpodidbinding: 'r' }, 'denied'],
+    ['custom exempt namespace', { exemptNamespaces: ['team-a'] }, {}, 'exempt'],
+  ];
+  it.each(scoped)('%s', (_n, cfg, labels, outcome) => {
+    const r = validate(request({ object: { ...badPod, metadata: { name: 'p', labels } } }), { ...enforce, ...cfg });
+    expect(r.outcome).toBe(outcome);
+  });
+
+  it('on UPDATE denies only violations the update introduces', () => {
+    const relabel = validate(request({ operation: 'UPDATE', object: { ...badPod, metadata: { labels: { v: '2' } } }, oldObject: badPod }), enforce);
+    expect(relabel.outcome).toBe('warned');
+    expect(relabel.response.warnings?.[0]).toContain('container "app" does not drop NET_RAW');
+    const worse = validate(
+      request({ operation: 'UPDATE', object: { spec: { containers: [{ name: 'app', securityContext: { privileged: true } }] } }, oldObject: badPod }),
+      enforce,
+    );
+    expect(worse.outcome).toBe('denied');
+    expect(worse.response.status?.message).toContain('container "app" is privileged');
+    expect(worse.response.status?.message).not.toContain('does not drop');
+  });
+
+  it('checks ephemeral containers added through the subresource', () => {
+    const withDebugger = { ...goodPod, spec: { ...goodPod.spec, ephemeralContainers: [{ name: 'debugger', image: 'busybox' }] } };
+    const r = validate(request({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: withDebugger, oldObject: goodPod }), enforce);
+    expect(r.outcome).toBe('denied');
+    expect(r.response.status?.message).toContain('ephemeralContainer "debugger" does not drop NET_RAW');
+  });
+
+  const ignored: Array<[string, Partial<AdmissionRequest>]> = [
+    ['a Service', { kind: { group: '', version: 'v1', kind: 'Service' }, object: {} }],
+    ['the status subresource', { subResource: 'status', operation: 'UPDATE', object: badPod }],
+    ['DELETE', { operation: 'DELETE', object: badPod }],
+  ];
+  it.each(ignored)('ignores %s', (_n, over) => expect(validate(request(over), enforce).response).toEqual({ uid: 'u1', allowed: true }));
+
+  it('explains a malformed template', () => {
+    const r = validate(request({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, object: { spec: { template: { spec: { containers: 'x' } } } } }), enforce);
+    expect(r.outcome).toBe('invalid');
+    expect(r.response.status).toMatchObject({ code: 400, message: 'podid could not read Deployment team-a/<unnamed>: spec.template.spec.containers must be an array' });
+  });
+
+  it('names pods that only have generateName', () => {
+    const r = validate(request({ object: { ...badPod, metadata: { generateName: 'web-' } } }), enforce);
+    expect(r.response.status?.message).toMatch(/^Pod team-a\/web-\* denied by podid/);
+  });
+});
+
+describe('helpers', () => {
+  const caps: Array<[unknown, string | undefined]> = [['NET_RAW', 'NET_RAW'], [' cap_net_raw ', 'NET_RAW'], ['All', 'ALL'], [7, undefined]];
+  it.each(caps)('capabilityName(%j)', (input, want) => expect(capabilityName(input)).toBe(want));
+  it('parses and matches label selectors', () => {
+    expect(parseLabelSelector('app=cni, tier')).toEqual([{ key: 'app', value: 'cni' }, { key: 'tier', value: undefined }]);
+    expect(matchesLabels({ app: 'cni', tier: 'x' }, parseLabelSelector('app=cni,tier'))).toBe(true);
+    expect(matchesLabels({ app: 'cni' }, parseLabelSelector('app=cni,tier'))).toBe(false);
+    expect(matchesLabels({ app: 'cni' }, [])).toBe(false);
+    expect(() => parseLabelSelector('a==b')).toThrow('is not a label requirement');
+  });
+});

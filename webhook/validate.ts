@@ -1,0 +1,74 @@
+// /validate: the NET_RAW rule over Pods and the pod templates of workloads. No I/O.
+// On UPDATE only violations the update introduces are denied (pre-existing ones are warned about),
+// so a non-compliant object created before podid can still be scaled, relabelled or deleted.
+
+import { BINDING_LABEL } from '../identity/crds.ts';
+import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
+import { NETRAW_REASON, describeViolation, newViolations, podSpecViolations, type Violation } from './netraw-rule.ts';
+import type { Pod } from './pod.ts';
+import { readPodShape } from './read-pod.ts';
+import { matchesLabels, type ValidationConfig } from './validation-config.ts';
+import { at, templateLocation } from './workloads.ts';
+
+export type ValidateOutcome = 'allowed' | 'denied' | 'warned' | 'audited' | 'exempt' | 'ignored' | 'invalid';
+
+export interface ValidateResult {
+  response: AdmissionResponse;
+  outcome: ValidateOutcome;
+  subject: string;
+  violations: Violation[];
+}
+
+export const AUDIT_ANNOTATION = 'netraw-violations';
+
+function subjectOf(req: AdmissionRequest, obj: unknown): string {
+  const meta = (at(obj, ['metadata']) ?? {}) as { name?: string; generateName?: string };
+  const name = req.name || meta.name || (meta.generateName ? `${meta.generateName}*` : '<unnamed>');
+  return `${req.kind.kind} ${req.namespace}/${name}`;
+}
+
+function readTemplate(obj: unknown, path: readonly string[], label: string): { ok: true; pod: Pod } | { ok: false; message: string } {
+  return readPodShape(path.length ? at(obj, path) : obj, label);
+}
+
+export function validate(req: AdmissionRequest, cfg: ValidationConfig): ValidateResult {
+  const loc = templateLocation(req.kind);
+  const subject = subjectOf(req, req.object);
+  const ignored = (outcome: ValidateOutcome = 'ignored'): ValidateResult => ({ response: allow(req.uid), outcome, subject, violations: [] });
+  const checkedSubresource = req.kind.kind === 'Pod' && req.subResource === 'ephemeralcontainers';
+  if (!loc || cfg.mode === 'off' || (req.subResource && !checkedSubresource)) return ignored();
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return ignored();
+  if (cfg.exemptNamespaces.includes(req.namespace)) return ignored('exempt');
+
+  const read = readTemplate(req.object, loc.path, loc.label);
+  if (!read.ok) {
+    return { response: deny(req.uid, 400, `podid could not read ${subject}: ${read.message}`), outcome: 'invalid', subject, violations: [] };
+  }
+  const labels = read.pod.metadata?.labels;
+  if (matchesLabels(labels, cfg.exemptLabels)) return ignored('exempt');
+  if (cfg.scope === 'labeled' && !labels?.[BINDING_LABEL]) return ignored('exempt');
+
+  const all = podSpecViolations(read.pod.spec);
+  let blocking = all;
+  let preexisting: Violation[] = [];
+  if (req.operation === 'UPDATE') {
+    const old = readTemplate(req.oldObject, loc.path, loc.label);
+    const before = old.ok ? podSpecViolations(old.pod.spec) : [];
+    blocking = newViolations(all, before);
+    preexisting = all.filter((v) => !blocking.some((b) => b.kind === v.kind && b.name === v.name));
+  }
+  if (!all.length) return { response: allow(req.uid), outcome: 'allowed', subject, violations: [] };
+
+  const lines = blocking.map(describeViolation);
+  const warnings = [...blocking, ...preexisting].map((v) => `podid: ${describeViolation(v)}`);
+  if (!blocking.length || cfg.mode === 'warn') {
+    return { response: allow(req.uid, { warnings }), outcome: 'warned', subject, violations: all };
+  }
+  if (cfg.mode === 'audit') {
+    const response = allow(req.uid, { auditAnnotations: { [AUDIT_ANNOTATION]: lines.join('; ') } });
+    return { response, outcome: 'audited', subject, violations: blocking };
+  }
+  const where = loc.label ? ` (in ${loc.label})` : '';
+  const message = `${subject} denied by podid: ${lines.join('; ')}${where}. ${NETRAW_REASON}.`;
+  return { response: deny(req.uid, 403, message), outcome: 'denied', subject, violations: blocking };
+}
