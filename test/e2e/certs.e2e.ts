@@ -111,6 +111,6 @@ function labeledPod() {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { generateName: 'rot-', labels: { aadpodidbinding: 'reader' } },
-    spec: { containers: [{ name: 'app', image: 'example/app:1' }] },
+    spec: { containers: [{ name: 'app', image: 'example/app:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] },
   };
 }

@@ -15,7 +15,7 @@ let podid: LoopbackPodid;
 const addContainer: AdmissionHandler = (req) => {
   const pod = req.object as { spec: { containers: { name: string }[] } };
   const has = pod.spec.containers.some((c) => c.name === 'added-later');
-  const patch = has ? [] : [{ op: 'add', path: '/spec/containers/-', value: { name: 'added-later', image: 'example/added:1' } }];
+  const patch = has ? [] : [{ op: 'add', path: '/spec/containers/-', value: { name: 'added-later', image: 'example/added:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } } }];
   return { response: has ? allow(req.uid) : patchResponse(req.uid, patch, []), outcome: has ? 'unchanged' : 'added', subject: '' };
 };
 
@@ -28,7 +28,7 @@ const pod = (name: string, labels: Record<string, string>, extra: Record<string,
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace: NS, labels },
-  spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'KEEP', value: 'me' }] }], ...extra },
+  spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'KEEP', value: 'me' }], securityContext: { capabilities: { drop: ['NET_RAW'] } } }], ...extra },
 });
 
 const envOf = (c: any): Record<string, string> => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
@@ -139,7 +139,7 @@ describe('mutating webhook through a real apiserver', () => {
       spec: {
         replicas: 2,
         selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web', aadpodidbinding: 'reader' } }, spec: { containers: [{ name: 'web', image: 'example/web:1' }] } },
+        template: { metadata: { labels: { app: 'web', aadpodidbinding: 'reader' } }, spec: { containers: [{ name: 'web', image: 'example/web:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] } },
       },
     };
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(deployment));
@@ -162,13 +162,17 @@ describe('mutating webhook through a real apiserver', () => {
     expect((await kubectl(cluster, ['get', 'pod', 'dry', '-n', NS])).code).not.toBe(0);
   });
 
-  it('with the webhook down, fails labeled pods (failurePolicy Fail) and still admits the rest', async () => {
+  it('with the webhook down, fails pods as each failurePolicy says, except in exempt namespaces', async () => {
     await podid.webhook.close();
     try {
       const labeled = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(pod('while-down', { aadpodidbinding: 'reader' })));
       expect(labeled.code).not.toBe(0);
       expect(labeled.stderr).toContain('failed calling webhook "mutate.pods.podid.io"');
-      await kube(cluster, ['apply', '-f', '-'], JSON.stringify(pod('plain-while-down', { app: 'x' })));
+      const plain = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(pod('plain-while-down', { app: 'x' })));
+      expect(plain.code).not.toBe(0);
+      expect(plain.stderr).toContain('failed calling webhook "netraw.validate.podid.io"');
+      const system = { ...pod('system-while-down', { app: 'x' }), metadata: { name: 'system-while-down', namespace: 'kube-system' } };
+      await kube(cluster, ['apply', '-f', '-'], JSON.stringify(system));
     } finally {
       await podid.restart();
     }

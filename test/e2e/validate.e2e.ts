@@ -1,0 +1,106 @@
+// The NET_RAW rule as users meet it: `kubectl apply` of a bad workload is refused with podid's message,
+// kube-system is exempt, and warn mode shows `Warning:` lines in kubectl.
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { netRawCases } from '../../policies/netraw-cases.ts';
+import { defaultValidationConfig } from '../../webhook/validation-config.ts';
+import { api, kube, kubeJson, kubectl } from './kube.ts';
+import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
+
+const cluster = inject('cluster');
+const NS = 'e2e-validate';
+let podid: LoopbackPodid;
+
+const deployment = (name: string, securityContext?: Record<string, unknown>) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: NS },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: 'example/web:1', ...(securityContext ? { securityContext } : {}) }] } },
+  },
+});
+
+beforeAll(async () => {
+  podid = await startLoopbackPodid();
+  await installDeploy(cluster, podid);
+  await kube(cluster, ['create', 'namespace', NS]);
+});
+
+afterAll(async () => {
+  await podid?.stop();
+});
+
+describe('validating webhook through a real apiserver', () => {
+  it('refuses a Deployment without the drop at kubectl apply, naming the container and the fix', async () => {
+    const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('web')));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('admission webhook "netraw.validate.podid.io" denied the request');
+    expect(r.stderr).toContain(`Deployment ${NS}/web denied by podid: container "web" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop (in spec.template)`);
+    expect((await kubectl(cluster, ['get', 'deployment', 'web', '-n', NS])).code).not.toBe(0);
+  });
+
+  it('accepts it with the drop', async () => {
+    await kube(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('web', { capabilities: { drop: ['NET_RAW'] } })));
+  });
+
+  it('exempts kube-system', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cni-like', namespace: 'kube-system' }, spec: { containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }] } };
+    await kube(cluster, ['apply', '-f', '-'], JSON.stringify(pod));
+  });
+
+  it('agrees with the shared case table for every row, through the apiserver', async () => {
+    const disagreements: string[] = [];
+    for (const row of netRawCases) {
+      const ns = row.namespace === 'kube-system' ? 'kube-system' : NS;
+      const resource = { Pod: 'pods', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets', ReplicationController: 'replicationcontrollers', Job: 'jobs', CronJob: 'cronjobs' }[row.kind.kind]!;
+      const base = row.kind.group ? `/apis/${row.kind.group}/v1` : '/api/v1';
+      const object = { ...row.object, metadata: { ...(row.object.metadata as object), name: undefined, generateName: 'case-' } };
+      const spec = (object as { spec: Record<string, unknown> }).spec;
+      let res;
+      if (spec.ephemeralContainers) {
+        // Ephemeral containers cannot be set on create: create the pod, then add them through the subresource.
+        const { ephemeralContainers, ...rest } = spec;
+        const created = await api(cluster, 'POST', `${base}/namespaces/${ns}/pods`, { ...object, spec: rest });
+        const withDebug = { ...created.body, spec: { ...created.body.spec, ephemeralContainers } };
+        res = await api(cluster, 'PUT', `${base}/namespaces/${ns}/pods/${created.body.metadata.name}/ephemeralcontainers?dryRun=All`, withDebug);
+      } else {
+        res = await api(cluster, 'POST', `${base}/namespaces/${ns}/${resource}?dryRun=All`, object);
+      }
+      const allowed = res.status === 200 || res.status === 201;
+      if (row.apiserverRejects) {
+        if (allowed) disagreements.push(`${row.name}: the apiserver was expected to refuse it itself`);
+        continue;
+      }
+      if (allowed !== row.allowed) disagreements.push(`${row.name}: apiserver said ${res.status} ${res.body?.message ?? ''}`);
+      else if (!allowed && !String(res.body?.message).includes(row.reason)) disagreements.push(`${row.name}: message lacks "${row.reason}": ${res.body?.message}`);
+    }
+    expect(disagreements).toEqual([]);
+  });
+
+  it('warn mode admits with Warning: lines in kubectl', async () => {
+    const warn = await startLoopbackPodid(undefined, { ...defaultValidationConfig, mode: 'warn' });
+    const config = await kubeJson(cluster, ['get', 'validatingwebhookconfiguration', 'podid']);
+    const original = structuredClone(config.webhooks[0].clientConfig);
+    config.webhooks[0].clientConfig = { url: `https://127.0.0.1:${warn.port}/validate`, caBundle: Buffer.from(warn.ca.certPem).toString('base64') };
+    delete config.metadata.resourceVersion;
+    await kube(cluster, ['apply', '-f', '-'], JSON.stringify(config));
+    try {
+      const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('warned')));
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('Warning: podid: container "web" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop');
+      expect(r.stdout).toContain('deployment.apps/warned created');
+    } finally {
+      config.webhooks[0].clientConfig = original;
+      await kube(cluster, ['apply', '-f', '-'], JSON.stringify(config));
+      await warn.stop();
+    }
+    // Back in enforce mode: relabelling the pre-existing bad Deployment is allowed (with a warning), making it worse is not.
+    const relabelled = await kubectl(cluster, ['label', 'deployment', 'warned', '-n', NS, 'tier=web']);
+    expect(relabelled.code).toBe(0);
+    expect(relabelled.stderr).toContain('Warning: podid: container "web" does not drop NET_RAW');
+    const worse = await kubectl(cluster, ['patch', 'deployment', 'warned', '-n', NS, '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/securityContext', value: { privileged: true } }])]);
+    expect(worse.code).not.toBe(0);
+    expect(worse.stderr).toContain('container "web" is privileged');
+  });
+});
