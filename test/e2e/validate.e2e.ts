@@ -55,8 +55,8 @@ describe('validating webhook through a real apiserver', () => {
       const ns = row.namespace === 'kube-system' ? 'kube-system' : NS;
       const resource = { Pod: 'pods', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets', ReplicationController: 'replicationcontrollers', Job: 'jobs', CronJob: 'cronjobs' }[row.kind.kind]!;
       const base = row.kind.group ? `/apis/${row.kind.group}/v1` : '/api/v1';
-      const object = { ...row.object, metadata: { ...(row.object.metadata as object), name: undefined, generateName: 'case-' } };
-      const spec = (object as { spec: Record<string, unknown> }).spec;
+      const object: Record<string, any> = { ...row.object, metadata: { ...(row.object.metadata as object), name: undefined, generateName: 'case-' } };
+      const spec: Record<string, unknown> = object.spec;
       let res;
       if (spec.ephemeralContainers) {
         // Ephemeral containers cannot be set on create: create the pod, then add them through the subresource.
