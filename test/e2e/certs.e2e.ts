@@ -57,6 +57,23 @@ describe('podid certs', () => {
     expect(created.body.spec.initContainers[0].name).toBe('podid-token');
   });
 
+  it('lets two replicas bootstrap the same Secret at once and serve the same certificate', async () => {
+    const store = kubeCertStore(kubeConfigFromEnvironment(cluster.kubeconfig), {
+      namespace: 'podid-system',
+      secretName: 'race-tls',
+      mutatingConfig: 'no-such-config',
+      validatingConfig: 'no-such-config',
+    });
+    const settings: CertSettings = { serviceName: 'race', namespace: 'podid-system', dnsNames: [], ipAddresses: [], caValidityDays: 10, servingValidityDays: 5, renewFraction: 1 / 3, propagationMs: 0 };
+    const opts = { secretName: 'race-tls', namespace: 'podid-system', settings };
+    const logger = createLogger('certs', 'silent');
+    const [a, b] = await Promise.all([reconcileCerts(store, opts, logger), reconcileCerts(store, opts, logger)]);
+    expect([a.conflict, b.conflict].sort()).toEqual([false, true]);
+    expect(fp(a.state.serving!.certPem)).toBe(fp(b.state.serving!.certPem));
+    const stored = await kubeJson(cluster, ['get', 'secret', 'race-tls', '-n', 'podid-system']);
+    expect(fp(Buffer.from(stored.data['tls.crt'], 'base64').toString())).toBe(fp(a.state.serving!.certPem));
+  });
+
   it('rotates CA and serving certificates while pods are created, with zero failed creations', async () => {
     const seconds = Number(process.env.PODID_E2E_ROTATION_SECONDS ?? 30);
     const settings: CertSettings = {
