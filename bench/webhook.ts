@@ -29,15 +29,35 @@ try {
   await runLoad(() => postJson(`${server.url}/mutate`, review, agent), mutated, concurrency, 1); // warm-up
   const baseline = await runLoad(() => postJson(`${server.url}/healthz`, undefined, agent), healthy, concurrency, seconds);
   const mutate = await runLoad(() => postJson(`${server.url}/mutate`, review, agent), mutated, concurrency, seconds);
+  const deployment = admissionReviewFor(tenContainerDeployment(), { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+  const allowed = (r: JsonReply) => r.status === 200 && (r.body as { response?: { allowed?: boolean } }).response?.allowed === true;
+  const validate = await runLoad(() => postJson(`${server.url}/validate`, deployment, agent), allowed, concurrency, seconds);
   const loaded = await memoryMiB(server.proc.pid!);
 
   console.log(`podid webhook benchmark: ${concurrency} keep-alive HTTPS clients, ${seconds} s per run, Node ${process.version}`);
   console.log(`  baseline GET /healthz   ${fmt(baseline)}`);
   console.log(`  POST /mutate            ${fmt(mutate)}`);
+  console.log(`  POST /validate (10 ctr) ${fmt(validate)}`);
   console.log(`  /mutate vs baseline     ${(mutate.rps / baseline.rps).toFixed(2)}x throughput, ${(mutate.p99ms / baseline.p99ms).toFixed(2)}x p99`);
+  console.log(`  /validate vs baseline   ${(validate.rps / baseline.rps).toFixed(2)}x throughput, ${(validate.p99ms / baseline.p99ms).toFixed(2)}x p99`);
   console.log(`  server RSS              idle ${idle.rss.toFixed(1)} MiB, after load ${loaded.rss.toFixed(1)} MiB, peak ${loaded.peak.toFixed(1)} MiB`);
-  if (mutate.errors || baseline.errors) process.exitCode = 1;
+  if (mutate.errors || baseline.errors || validate.errors) process.exitCode = 1;
 } finally {
   await server.stop();
   await rm(dir, { recursive: true, force: true });
+}
+
+function tenContainerDeployment() {
+  const containers = Array.from({ length: 10 }, (_, i) => ({
+    name: `c${i}`,
+    image: 'example/app:1',
+    env: [{ name: 'N', value: String(i) }],
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+  }));
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'bench', namespace: 'demo' },
+    spec: { selector: { matchLabels: { app: 'bench' } }, template: { metadata: { labels: { app: 'bench' } }, spec: { containers } } },
+  };
 }

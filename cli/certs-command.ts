@@ -3,7 +3,6 @@
 
 import { parseDurationMs } from '../common/duration.ts';
 import { createLogger } from '../common/log.ts';
-import { kubeCertStore, kubeConfigFromEnvironment } from '../certs/kube-store.ts';
 import type { CertSettings } from '../certs/plan.ts';
 import { reconcileCerts, type ReconcileOptions } from '../certs/reconcile.ts';
 import { UsageError, convert, type Command, type FlagSpec, type FlagValues } from './flags.ts';
@@ -39,7 +38,9 @@ export function certOptionsFrom(v: FlagValues, writeDir?: string): ReconcileOpti
   return { secretName: v['secret-name']!, namespace: v.namespace!, settings, writeDir };
 }
 
-export function certStoreFrom(v: FlagValues) {
+/** Loads the Kubernetes client only when certificates are managed: it roughly doubles the webhook's memory. */
+export async function certStoreFrom(v: FlagValues) {
+  const { kubeCertStore, kubeConfigFromEnvironment } = await import('../certs/kube-store.ts');
   const name = v['webhook-config-name']!;
   return kubeCertStore(kubeConfigFromEnvironment(v.kubeconfig || undefined), {
     namespace: v.namespace!,
@@ -54,7 +55,7 @@ export const certsInitCommand: Command = {
   summary: 'create or renew the webhook CA and serving certificate in their Secret and publish caBundle (one pass)',
   flags: [...certFlags, { name: 'write-dir', env: 'PODID_CERTS_WRITE_DIR', default: '', help: 'also write tls.crt, tls.key and ca.crt here' }, { name: 'log-level', env: 'PODID_LOG_LEVEL', default: 'info', help: 'pino level' }],
   async run(v) {
-    const result = await reconcileCerts(certStoreFrom(v), certOptionsFrom(v, v['write-dir'] || undefined), createLogger('certs', v['log-level']));
+    const result = await reconcileCerts(await certStoreFrom(v), certOptionsFrom(v, v['write-dir'] || undefined), createLogger('certs', v['log-level']));
     process.stdout.write(`${result.reasons.length ? result.reasons.join('\n') : 'certificates are current'}\n`);
     return 0;
   },

@@ -142,5 +142,5 @@ export const webhookCommand: Command = {
 async function startCertLoop(v: FlagValues, logger: Logger) {
   const dir = v['certs-dir']!;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  return runCertLoop(certStoreFrom(v), certOptionsFrom(v, dir), convert(v, 'certs-interval', parseDurationMs), logger);
+  return runCertLoop(await certStoreFrom(v), certOptionsFrom(v, dir), convert(v, 'certs-interval', parseDurationMs), logger);
 }

@@ -15,6 +15,8 @@ export interface AdmissionResult {
   response: AdmissionResponse;
   outcome: string;
   subject: string;
+  /** What was found (e.g. NET_RAW violations), for the request log; never secrets. */
+  details?: string[];
 }
 
 /** An admission endpoint: pure request → result. */
@@ -97,7 +99,8 @@ export function createWebhookApp(opts: AppOptions): express.Express {
       res.json(review(result.response));
       const seconds = end();
       metrics.admissions.inc({ endpoint, result: result.outcome });
-      logger.info(
+      (result.details?.length ? logger.warn : logger.info).call(
+        logger,
         {
           endpoint,
           uid: request.uid,
@@ -108,6 +111,7 @@ export function createWebhookApp(opts: AppOptions): express.Express {
           result: result.outcome,
           allowed: result.response.allowed,
           warnings: result.response.warnings?.length ?? 0,
+          details: result.details,
           ms: Math.round(seconds * 1e6) / 1e3,
         },
         'admission',
@@ -134,8 +138,7 @@ export function createWebhookApp(opts: AppOptions): express.Express {
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = requestError(err);
-    const endpoint = req.path.slice(1);
-    if (endpoint in endpoints || `/${endpoint}` in endpoints) metrics.admissions.inc({ endpoint, result: 'bad-request' });
+    if (req.path in endpoints) metrics.admissions.inc({ endpoint: req.path.slice(1), result: 'bad-request' });
     (e.status >= 500 ? logger.error : logger.warn).call(logger, { path: req.path, status: e.status, reason: e.message }, 'request failed');
     if (!res.headersSent) res.status(e.status).json(errorBody(e.error, e.message));
   });

@@ -152,6 +152,7 @@ describe('POST /mutate over HTTPS', () => {
     expect(bad.body.response.status.message).toContain('container "app" does not drop NET_RAW');
     expect(good.body.response).toEqual({ uid: '0df28fbd-5f5f-11e8-bc74-36e6bb280816', allowed: true });
     await post('/validate').send('nope').expect(400);
+    expect(logLines.join('')).toContain('"details":["container \\"app\\" does not drop NET_RAW');
   });
 
   it('answers unknown routes with a JSON 404', async () => {

@@ -17,6 +17,7 @@ export interface ValidateResult {
   outcome: ValidateOutcome;
   subject: string;
   violations: Violation[];
+  details?: string[];
 }
 
 export const AUDIT_ANNOTATION = 'netraw-violations';
@@ -60,15 +61,16 @@ export function validate(req: AdmissionRequest, cfg: ValidationConfig): Validate
   if (!all.length) return { response: allow(req.uid), outcome: 'allowed', subject, violations: [] };
 
   const lines = blocking.map(describeViolation);
+  const details = all.map(describeViolation);
   const warnings = [...blocking, ...preexisting].map((v) => `podid: ${describeViolation(v)}`);
   if (!blocking.length || cfg.mode === 'warn') {
-    return { response: allow(req.uid, { warnings }), outcome: 'warned', subject, violations: all };
+    return { response: allow(req.uid, { warnings }), outcome: 'warned', subject, violations: all, details };
   }
   if (cfg.mode === 'audit') {
     const response = allow(req.uid, { auditAnnotations: { [AUDIT_ANNOTATION]: lines.join('; ') } });
-    return { response, outcome: 'audited', subject, violations: blocking };
+    return { response, outcome: 'audited', subject, violations: blocking, details };
   }
   const where = loc.label ? ` (in ${loc.label})` : '';
   const message = `${subject} denied by podid: ${lines.join('; ')}${where}. ${NETRAW_REASON}.`;
-  return { response: deny(req.uid, 403, message), outcome: 'denied', subject, violations: blocking };
+  return { response: deny(req.uid, 403, message), outcome: 'denied', subject, violations: blocking, details };
 }
