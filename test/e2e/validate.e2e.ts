@@ -2,9 +2,9 @@
 // kube-system is exempt, and warn mode shows `Warning:` lines in kubectl.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { netRawCases } from '../../policies/netraw-cases.ts';
 import { defaultValidationConfig } from '../../webhook/validation-config.ts';
-import { api, kube, kubeJson, kubectl } from './kube.ts';
+import { disagreementsWithTable } from './case-table.ts';
+import { kube, kubeJson, kubectl } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
 
 const cluster = inject('cluster');
@@ -50,31 +50,9 @@ describe('validating webhook through a real apiserver', () => {
   });
 
   it('agrees with the shared case table for every row, through the apiserver', async () => {
-    const disagreements: string[] = [];
-    for (const row of netRawCases) {
-      const ns = row.namespace === 'kube-system' ? 'kube-system' : NS;
-      const resource = { Pod: 'pods', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets', ReplicationController: 'replicationcontrollers', Job: 'jobs', CronJob: 'cronjobs' }[row.kind.kind]!;
-      const base = row.kind.group ? `/apis/${row.kind.group}/v1` : '/api/v1';
-      const object: Record<string, any> = { ...row.object, metadata: { ...(row.object.metadata as object), name: undefined, generateName: 'case-' } };
-      const spec: Record<string, unknown> = object.spec;
-      let res;
-      if (spec.ephemeralContainers) {
-        // Ephemeral containers cannot be set on create: create the pod, then add them through the subresource.
-        const { ephemeralContainers, ...rest } = spec;
-        const created = await api(cluster, 'POST', `${base}/namespaces/${ns}/pods`, { ...object, spec: rest });
-        const withDebug = { ...created.body, spec: { ...created.body.spec, ephemeralContainers } };
-        res = await api(cluster, 'PUT', `${base}/namespaces/${ns}/pods/${created.body.metadata.name}/ephemeralcontainers?dryRun=All`, withDebug);
-      } else {
-        res = await api(cluster, 'POST', `${base}/namespaces/${ns}/${resource}?dryRun=All`, object);
-      }
-      const allowed = res.status === 200 || res.status === 201;
-      if (row.apiserverRejects) {
-        if (allowed) disagreements.push(`${row.name}: the apiserver was expected to refuse it itself`);
-        continue;
-      }
-      if (allowed !== row.allowed) disagreements.push(`${row.name}: apiserver said ${res.status} ${res.body?.message ?? ''}`);
-      else if (!allowed && !String(res.body?.message).includes(row.reason)) disagreements.push(`${row.name}: message lacks "${row.reason}": ${res.body?.message}`);
-    }
+    const disagreements = await disagreementsWithTable(cluster, NS, (row, message) =>
+      message.includes(row.reason) ? undefined : `message lacks "${row.reason}": ${message}`,
+    );
     expect(disagreements).toEqual([]);
   });
 
