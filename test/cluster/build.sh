@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the real control plane for podid's end-to-end tests from published Go modules (no downloads of
+# Builds the real control plane (and OPA) for podid's end-to-end tests from published Go modules (no downloads of
 # prebuilt binaries): etcd, kube-apiserver, kube-controller-manager and kubectl, into .cache/bin.
 # Cached: skipped when the binaries exist and were built from the same go.mod/go.sum.
 set -euo pipefail
@@ -8,6 +8,17 @@ root="$(cd "$here/../.." && pwd)"
 bin="${PODID_CLUSTER_BIN:-$root/.cache/bin}"
 stamp="$bin/.built-from"
 want="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -d' ' -f1)"
+
+# OPA, for the Gatekeeper rego in policies/gatekeeper (its own module: test/opa).
+opa_stamp="$bin/.opa-built-from"
+opa_want="$(cat "$here/../opa/go.mod" "$here/../opa/go.sum" | sha256sum | cut -d' ' -f1)"
+if ! { [ -f "$opa_stamp" ] && [ "$(cat "$opa_stamp")" = "$opa_want" ] && [ -x "$bin/opa" ]; }; then
+  command -v go >/dev/null || { echo "test/cluster/build.sh: Go is required to build OPA" >&2; exit 1; }
+  mkdir -p "$bin"
+  echo "building opa…"
+  (cd "$here/../opa" && go build -trimpath -o "$bin/opa.tmp" github.com/open-policy-agent/opa && mv "$bin/opa.tmp" "$bin/opa")
+  echo "$opa_want" > "$opa_stamp"
+fi
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
    && [ -x "$bin/etcd" ] && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kubectl" ]; then
