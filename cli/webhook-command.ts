@@ -42,7 +42,7 @@ export const webhookFlags: FlagSpec[] = [
   { name: 'token-audience', env: 'PODID_TOKEN_AUDIENCE', default: d.tokenAudience, help: 'audience of the projected service-account token the sidecar presents to NMI' },
   { name: 'token-expiration', env: 'PODID_TOKEN_EXPIRATION', default: '1h', help: 'lifetime of that token (at least 10m; the kubelet refreshes it at 80%)' },
   { name: 'env-flavour', env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: imds (AZURE_POD_IDENTITY_AUTHORITY_HOST), appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER) or both' },
-  { name: 'netraw', env: 'PODID_NETRAW', default: 'enforce', help: 'NET_RAW rule at /validate: enforce (deny), warn (allow with warnings), audit (allow, log, audit annotation) or off' },
+  { name: 'netraw', env: 'PODID_NETRAW', default: 'enforce', help: 'NET_RAW rule: enforce (deny), warn (allow with warnings), audit (allow, log, audit annotation), fix (/mutate-netraw adds the missing drop, the rest is enforced) or off' },
   { name: 'netraw-scope', env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' },
   { name: 'netraw-exempt-namespaces', env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' },
   { name: 'netraw-exempt-labels', env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' },

@@ -157,7 +157,7 @@ describe('POST /mutate over HTTPS', () => {
 
   it('answers unknown routes with a JSON 404', async () => {
     const res = await request(webhook.url).get('/nope').ca(ca.certPem).expect(404);
-    expect(res.body).toEqual({ error: 'not_found', message: 'no route for GET /nope; podid serves POST /mutate, POST /validate' });
+    expect(res.body).toEqual({ error: 'not_found', message: 'no route for GET /nope; podid serves POST /mutate, POST /validate, POST /mutate-netraw' });
   });
 
   it('refuses plain HTTP clients at the TLS layer', async () => {

@@ -1,7 +1,8 @@
 // How /validate applies the NET_RAW rule.
 
-export type NetRawMode = 'enforce' | 'warn' | 'audit' | 'off';
-export const NETRAW_MODES: readonly NetRawMode[] = ['enforce', 'warn', 'audit', 'off'];
+/** `fix`: /mutate-netraw adds the missing drop, and /validate enforces whatever is left. */
+export type NetRawMode = 'enforce' | 'warn' | 'audit' | 'fix' | 'off';
+export const NETRAW_MODES: readonly NetRawMode[] = ['enforce', 'warn', 'audit', 'fix', 'off'];
 
 /** `all`: every pod is checked (any pod with NET_RAW can attack a labeled one); `labeled`: only aadpodidbinding pods. */
 export type NetRawScope = 'all' | 'labeled';

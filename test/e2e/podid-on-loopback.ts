@@ -64,17 +64,17 @@ export async function startLoopbackPodid(
   };
 }
 
-/** deploy/ rendered by kustomize, as objects. */
-export async function renderDeploy(cluster: ClusterInfo): Promise<any[]> {
-  const yaml = await kube(cluster, ['kustomize', 'deploy']);
+/** deploy/ (or an overlay) rendered by kustomize, as objects. */
+export async function renderDeploy(cluster: ClusterInfo, dir = 'deploy'): Promise<any[]> {
+  const yaml = await kube(cluster, ['kustomize', dir]);
   // kubectl prints one pretty-printed JSON document per object, each opening and closing at column 0.
   const text = await kube(cluster, ['create', '--dry-run=client', '-o', 'json', '-f', '-'], yaml);
   return text.split(/(?<=^\})\n(?=^\{)/m).map((doc) => JSON.parse(doc));
 }
 
-/** Applies deploy/ with every webhook's clientConfig pointed at podid on loopback. */
-export async function installDeploy(cluster: ClusterInfo, podid: LoopbackPodid): Promise<any[]> {
-  const objects = await renderDeploy(cluster);
+/** Applies deploy/ (or an overlay) with every webhook's clientConfig pointed at podid on loopback. */
+export async function installDeploy(cluster: ClusterInfo, podid: LoopbackPodid, dir = 'deploy'): Promise<any[]> {
+  const objects = await renderDeploy(cluster, dir);
   for (const obj of objects) {
     if (!/WebhookConfiguration$/.test(obj.kind)) continue;
     for (const hook of obj.webhooks) {

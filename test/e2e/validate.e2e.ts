@@ -56,6 +56,26 @@ describe('validating webhook through a real apiserver', () => {
     expect(disagreements).toEqual([]);
   });
 
+  it('fix mode (deploy/overlays/netraw-fix) adds the missing drop and still denies privileged', async () => {
+    const fix = await startLoopbackPodid(undefined, { ...defaultValidationConfig, mode: 'fix' });
+    try {
+      await installDeploy(cluster, fix, 'deploy/overlays/netraw-fix');
+      const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('fixed')));
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('Warning: podid added NET_RAW to capabilities.drop of 1 container(s) (--netraw=fix)');
+      const stored = await kubeJson(cluster, ['get', 'deployment', 'fixed', '-n', NS]);
+      expect(stored.spec.template.spec.containers[0].securityContext.capabilities.drop).toEqual(['NET_RAW']);
+      const privileged = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('still-bad', { privileged: true })));
+      expect(privileged.code).not.toBe(0);
+      expect(privileged.stderr).toContain('container "web" is privileged');
+    } finally {
+      await installDeploy(cluster, podid);
+      await kubectl(cluster, ['delete', 'mutatingwebhookconfiguration', 'podid']);
+      await installDeploy(cluster, podid);
+      await fix.stop();
+    }
+  });
+
   it('warn mode admits with Warning: lines in kubectl', async () => {
     const warn = await startLoopbackPodid(undefined, { ...defaultValidationConfig, mode: 'warn' });
     const config = await kubeJson(cluster, ['get', 'validatingwebhookconfiguration', 'podid']);

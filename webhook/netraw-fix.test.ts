@@ -1,0 +1,48 @@
+import fjp from 'fast-json-patch';
+import { describe, expect, it } from 'vitest';
+import { netRawCases } from '../policies/netraw-cases.ts';
+import type { AdmissionRequest } from './admission.ts';
+import { fixNetRaw } from './netraw-fix.ts';
+import { validate } from './validate.ts';
+import { defaultValidationConfig as cfg } from './validation-config.ts';
+
+const request = (row: (typeof netRawCases)[number], object = row.object): AdmissionRequest => ({
+  uid: 'u',
+  kind: row.kind,
+  operation: 'CREATE',
+  namespace: row.namespace,
+  object,
+  dryRun: false,
+});
+
+const decode = (patch?: string) => (patch ? JSON.parse(Buffer.from(patch, 'base64').toString()) : []);
+
+describe('--netraw=fix over the shared case table', () => {
+  it.each(netRawCases.filter((r) => !r.apiserverRejects))('$name', (row) => {
+    const fixed = fixNetRaw(request(row), cfg);
+    const after = fjp.applyPatch(structuredClone(row.object), decode(fixed.response.patch), true, false).newDocument;
+    const verdict = validate(request(row, after), { ...cfg, mode: 'enforce' });
+    // Only the missing drop is fixed: rows denied for anything else stay denied.
+    const onlyMissingDrop = !row.allowed && !/adds NET_RAW|is privileged/.test(row.reason);
+    expect(verdict.response.allowed).toBe(row.allowed || onlyMissingDrop);
+    if (row.allowed) expect(fixed.response.patch).toBeUndefined();
+    // Idempotent: fixing the fixed object changes nothing.
+    expect(fixNetRaw(request(row, after), cfg).response.patch).toBeUndefined();
+  });
+
+  it('never patches a running pod, except its new ephemeral containers', () => {
+    const row = netRawCases.find((r) => r.name === 'ephemeral container without the drop')!;
+    const update = { ...request(row), operation: 'UPDATE', oldObject: row.object };
+    expect(fixNetRaw(update, cfg).outcome).toBe('ignored');
+    const sub = fixNetRaw({ ...update, subResource: 'ephemeralcontainers' }, cfg);
+    expect(decode(sub.response.patch)).toEqual([{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: { capabilities: { drop: ['NET_RAW'] } } }]);
+  });
+
+  it('keeps existing drops and adds to them', () => {
+    const row = netRawCases.find((r) => r.name === 'drops other capabilities only')!;
+    const fixed = fixNetRaw(request(row), cfg);
+    const after = fjp.applyPatch(structuredClone(row.object), decode(fixed.response.patch), true, false).newDocument as any;
+    expect(after.spec.containers[0].securityContext.capabilities.drop).toEqual(['CHOWN', 'NET_RAW']);
+    expect(fixed.response.warnings).toEqual(['podid added NET_RAW to capabilities.drop of 1 container(s) (--netraw=fix)']);
+  });
+});

@@ -1,0 +1,45 @@
+// --netraw=fix: instead of letting /validate deny a container that does not drop NET_RAW, the mutating
+// webhook at /mutate-netraw adds "NET_RAW" to its capabilities.drop. Only the missing drop is fixed:
+// adding NET_RAW and privileged stay denied by /validate, since removing them would change what the
+// container was asked to do. Pure.
+
+import type { Operation } from 'fast-json-patch';
+import { allow, patchResponse, type AdmissionRequest } from './admission.ts';
+import { containerProblems } from './netraw-rule.ts';
+import type { Container } from './pod.ts';
+import { readPodShape } from './read-pod.ts';
+import { matchesLabels, type ValidationConfig } from './validation-config.ts';
+import { at, templateLocation } from './workloads.ts';
+
+export function dropNetRawPatch(container: Container, path: string): Operation[] {
+  if (!containerProblems(container).includes('not-dropped')) return [];
+  const sc = container.securityContext;
+  if (!sc) return [{ op: 'add', path: `${path}/securityContext`, value: { capabilities: { drop: ['NET_RAW'] } } }];
+  const caps = sc.capabilities;
+  if (!caps) return [{ op: 'add', path: `${path}/securityContext/capabilities`, value: { drop: ['NET_RAW'] } }];
+  if (!Array.isArray(caps.drop)) return [{ op: 'add', path: `${path}/securityContext/capabilities/drop`, value: ['NET_RAW'] }];
+  return [{ op: 'add', path: `${path}/securityContext/capabilities/drop/-`, value: 'NET_RAW' }];
+}
+
+export function fixNetRaw(req: AdmissionRequest, cfg: ValidationConfig): { response: ReturnType<typeof allow>; outcome: string; subject: string } {
+  const subject = `${req.kind.kind} ${req.namespace}/${req.name ?? ''}`;
+  const loc = templateLocation(req.kind);
+  const done = (outcome: string) => ({ response: allow(req.uid), outcome, subject });
+  // A running pod's containers cannot change: on Pod UPDATE only ephemeral containers (their subresource) are fixed.
+  const ephemeralOnly = req.kind.kind === 'Pod' && req.subResource === 'ephemeralcontainers';
+  const podUpdate = req.kind.kind === 'Pod' && req.operation === 'UPDATE' && !ephemeralOnly;
+  if (!loc || (req.subResource && !ephemeralOnly) || podUpdate || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return done('ignored');
+  if (cfg.exemptNamespaces.includes(req.namespace)) return done('exempt');
+  const read = readPodShape(loc.path.length ? at(req.object, loc.path) : req.object, loc.label);
+  // Malformed objects are /validate's to explain; the fix-up webhook never blocks.
+  if (!read.ok) return done('invalid');
+  if (matchesLabels(read.pod.metadata?.labels, cfg.exemptLabels)) return done('exempt');
+  const base = `/${[...loc.path, 'spec'].join('/')}`;
+  const spec = read.pod.spec;
+  const groups = ephemeralOnly
+    ? ([['ephemeralContainers', spec.ephemeralContainers]] as const)
+    : ([['initContainers', spec.initContainers], ['containers', spec.containers], ['ephemeralContainers', spec.ephemeralContainers]] as const);
+  const patch = groups.flatMap(([field, list]) => (list ?? []).flatMap((c, i) => dropNetRawPatch(c, `${base}/${field}/${i}`)));
+  const warnings = patch.length ? [`podid added NET_RAW to capabilities.drop of ${patch.length} container(s) (--netraw=fix)`] : [];
+  return { response: patchResponse(req.uid, patch, warnings), outcome: patch.length ? 'fixed' : 'unchanged', subject };
+}
