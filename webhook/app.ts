@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../common/log.ts';
-import { BadReview, allow, readAdmissionReview, review, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
+import { BadReview, readAdmissionReview, review, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { mutate } from './mutate.ts';
@@ -62,7 +62,7 @@ export function createWebhookApp(opts: AppOptions): express.Express {
   const endpoints: Record<string, AdmissionHandler> = {
     '/mutate': (req) => mutate(req, opts.injection, newSecret),
     '/validate': (req) => validate(req, opts.validation),
-    '/mutate-netraw': (req) => (opts.validation.mode === 'fix' ? fixNetRaw(req, opts.validation) : { response: allow(req.uid), outcome: 'disabled', subject: '' }),
+    '/mutate-netraw': (req) => fixNetRaw(req, opts.validation),
     ...opts.endpoints,
   };
 

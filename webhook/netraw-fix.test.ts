@@ -4,7 +4,9 @@ import { netRawCases } from '../policies/netraw-cases.ts';
 import type { AdmissionRequest } from './admission.ts';
 import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';
-import { defaultValidationConfig as cfg } from './validation-config.ts';
+import { defaultValidationConfig } from './validation-config.ts';
+
+const cfg = { ...defaultValidationConfig, mode: 'fix' as const };
 
 const request = (row: (typeof netRawCases)[number], object = row.object): AdmissionRequest => ({
   uid: 'u',
@@ -36,6 +38,11 @@ describe('--netraw=fix over the shared case table', () => {
     expect(fixNetRaw(update, cfg).outcome).toBe('ignored');
     const sub = fixNetRaw({ ...update, subResource: 'ephemeralcontainers' }, cfg);
     expect(decode(sub.response.patch)).toEqual([{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: { capabilities: { drop: ['NET_RAW'] } } }]);
+  });
+
+  it('does nothing unless --netraw=fix', () => {
+    const row = netRawCases.find((r) => r.name === 'no securityContext')!;
+    expect(fixNetRaw(request(row), defaultValidationConfig)).toMatchObject({ outcome: 'disabled', response: { allowed: true } });
   });
 
   it('keeps existing drops and adds to them', () => {

@@ -28,6 +28,7 @@ export function fixNetRaw(req: AdmissionRequest, cfg: ValidationConfig): { respo
   // A running pod's containers cannot change: on Pod UPDATE only ephemeral containers (their subresource) are fixed.
   const ephemeralOnly = req.kind.kind === 'Pod' && req.subResource === 'ephemeralcontainers';
   const podUpdate = req.kind.kind === 'Pod' && req.operation === 'UPDATE' && !ephemeralOnly;
+  if (cfg.mode !== 'fix') return done('disabled');
   if (!loc || (req.subResource && !ephemeralOnly) || podUpdate || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return done('ignored');
   if (cfg.exemptNamespaces.includes(req.namespace)) return done('exempt');
   const read = readPodShape(loc.path.length ? at(req.object, loc.path) : req.object, loc.label);
