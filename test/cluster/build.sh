@@ -9,16 +9,21 @@ bin="${PODID_CLUSTER_BIN:-$root/.cache/bin}"
 stamp="$bin/.built-from"
 want="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -d' ' -f1)"
 
-# OPA, for the Gatekeeper rego in policies/gatekeeper (its own module: test/opa).
-opa_stamp="$bin/.opa-built-from"
-opa_want="$(cat "$here/../opa/go.mod" "$here/../opa/go.sum" | sha256sum | cut -d' ' -f1)"
-if ! { [ -f "$opa_stamp" ] && [ "$(cat "$opa_stamp")" = "$opa_want" ] && [ -x "$bin/opa" ]; }; then
-  command -v go >/dev/null || { echo "test/cluster/build.sh: Go is required to build OPA" >&2; exit 1; }
+# Policy engines for policies/: one Go module each under test/, one binary each, cached like the control plane.
+build_tool() { # name module-dir package
+  local name="$1" dir="$here/../$2" pkg="$3"
+  local tool_stamp="$bin/.$name-built-from"
+  local tool_want
+  tool_want="$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -d' ' -f1)"
+  if [ -f "$tool_stamp" ] && [ "$(cat "$tool_stamp")" = "$tool_want" ] && [ -x "$bin/$name" ]; then return 0; fi
+  command -v go >/dev/null || { echo "test/cluster/build.sh: Go is required to build $name" >&2; exit 1; }
   mkdir -p "$bin"
-  echo "building opa…"
-  (cd "$here/../opa" && go build -trimpath -o "$bin/opa.tmp" github.com/open-policy-agent/opa && mv "$bin/opa.tmp" "$bin/opa")
-  echo "$opa_want" > "$opa_stamp"
-fi
+  echo "building $name…"
+  (cd "$dir" && go build -trimpath -o "$bin/$name.tmp" "$pkg" && mv "$bin/$name.tmp" "$bin/$name")
+  echo "$tool_want" > "$tool_stamp"
+}
+build_tool opa opa github.com/open-policy-agent/opa
+[ -d "$here/../kyverno" ] && build_tool kyverno kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
    && [ -x "$bin/etcd" ] && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kubectl" ]; then
