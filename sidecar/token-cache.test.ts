@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { TokenCache, UpstreamError } from './token-cache.ts';
+import type { Token } from './wire.ts';
+
+function setup(maxEntries = 10) {
+  const clock = { now: 1000 };
+  const cache = new TokenCache({ refreshAheadSeconds: 300, maxEntries, now: () => clock.now, random: () => 0.5 });
+  let calls = 0;
+  const token = (lifetime = 3600): Token => ({ accessToken: `t${++calls}`, expiresOn: clock.now + lifetime, resource: 'r', clientId: 'c' });
+  return { clock, cache, token, calls: () => calls };
+}
+
+describe('TokenCache', () => {
+  it('serves from memory until refresh-ahead time, then refreshes once in the background', async () => {
+    const { clock, cache, token, calls } = setup();
+    expect((await cache.get('k', async () => token())).accessToken).toBe('t1');
+    clock.now += 3000;
+    expect((await cache.get('k', async () => token())).accessToken).toBe('t1');
+    expect(calls()).toBe(1);
+    clock.now += 350; // inside the 300 s (±20%) refresh window: still served, refreshed behind it
+    expect((await cache.get('k', async () => token())).accessToken).toBe('t1');
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await cache.get('k', async () => token())).accessToken).toBe('t2');
+  });
+
+  it('coalesces concurrent misses into one upstream call', async () => {
+    const { cache, token, calls } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const fetch = async () => {
+      await gate;
+      return token();
+    };
+    const all = Promise.all(Array.from({ length: 100 }, () => cache.get('k', fetch)));
+    release();
+    expect(new Set((await all).map((t) => t.accessToken))).toEqual(new Set(['t1']));
+    expect(calls()).toBe(1);
+  });
+
+  it('keeps serving a valid token while the upstream fails, and fails once it expires', async () => {
+    const { clock, cache, token } = setup();
+    await cache.get('k', async () => token(600));
+    clock.now += 500;
+    const failing = async (): Promise<Token> => {
+      throw new UpstreamError(503, 'NMI down');
+    };
+    expect((await cache.get('k', failing)).accessToken).toBe('t1');
+    clock.now += 200;
+    await expect(cache.get('k', failing)).rejects.toThrow('NMI down');
+  });
+
+  it('honours Retry-After after a 429', async () => {
+    const { clock, cache, token, calls } = setup();
+    await expect(cache.get('k', async () => Promise.reject(new UpstreamError(429, 'slow down', 30)))).rejects.toThrow('slow down');
+    await expect(cache.get('k', async () => token())).rejects.toMatchObject({ status: 429, retryAfterSeconds: 30 });
+    expect(calls()).toBe(0);
+    clock.now += 31;
+    expect((await cache.get('k', async () => token())).accessToken).toBe('t1');
+  });
+
+  it('is bounded, evicting the least recently used key', async () => {
+    const { cache, token, calls } = setup(2);
+    await cache.get('a', async () => token());
+    await cache.get('b', async () => token());
+    await cache.get('a', async () => token());
+    await cache.get('c', async () => token());
+    expect(cache.size).toBe(2);
+    await cache.get('a', async () => token()); // still cached
+    expect(calls()).toBe(3);
+    await cache.get('b', async () => token()); // evicted, fetched again
+    expect(calls()).toBe(4);
+  });
+});

@@ -1,0 +1,97 @@
+// Tokens per (identity selector, resource): served from memory, refreshed ahead of expiry with jitter,
+// one upstream call per key however many callers miss at once, stale-but-valid tokens kept while the
+// upstream fails, 429 Retry-After honoured, and a bounded number of entries (least recently used go first).
+
+import type { Token } from './wire.ts';
+
+export class UpstreamError extends Error {
+  readonly status: number;
+  readonly retryAfterSeconds?: number;
+  readonly body?: unknown;
+  constructor(status: number, message: string, retryAfterSeconds?: number, body?: unknown) {
+    super(message);
+    this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.body = body;
+  }
+}
+
+export interface CacheOptions {
+  /** Refresh when less than this many seconds of validity are left (±20% jitter per token). */
+  refreshAheadSeconds: number;
+  maxEntries: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+interface Entry {
+  token?: Token;
+  refreshAt: number;
+  inflight?: Promise<Token>;
+  /** No upstream call before this time (Retry-After). */
+  blockedUntil: number;
+}
+
+export class TokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly opts: Required<CacheOptions>;
+
+  constructor(opts: CacheOptions) {
+    this.opts = { now: () => Date.now() / 1000, random: Math.random, ...opts };
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A token for `key`, fetching with `fetch` only when needed. */
+  async get(key: string, fetch: () => Promise<Token>): Promise<Token> {
+    const now = this.opts.now();
+    let entry = this.entries.get(key);
+    if (entry) {
+      // Re-insert: Map order is the LRU order.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    } else {
+      entry = { refreshAt: 0, blockedUntil: 0 };
+      this.entries.set(key, entry);
+      this.evict();
+    }
+    const valid = entry.token && entry.token.expiresOn > now + 5 ? entry.token : undefined;
+    if (valid && now < entry.refreshAt) return valid;
+    if (now < entry.blockedUntil) {
+      if (valid) return valid;
+      throw new UpstreamError(429, 'throttled upstream; retry later', Math.ceil(entry.blockedUntil - now));
+    }
+    const refresh = (entry.inflight ??= this.refresh(entry, fetch));
+    if (valid) {
+      refresh.catch(() => {}); // refreshed in the background; the caller keeps the valid token
+      return valid;
+    }
+    return refresh;
+  }
+
+  private async refresh(entry: Entry, fetch: () => Promise<Token>): Promise<Token> {
+    try {
+      const token = await fetch();
+      const now = this.opts.now();
+      const lifetime = Math.max(0, token.expiresOn - now);
+      const ahead = Math.min(this.opts.refreshAheadSeconds, lifetime / 2) * (0.8 + 0.4 * this.opts.random());
+      entry.token = token;
+      entry.refreshAt = token.expiresOn - ahead;
+      return token;
+    } catch (err) {
+      if (err instanceof UpstreamError && err.status === 429) entry.blockedUntil = this.opts.now() + (err.retryAfterSeconds ?? 5);
+      throw err;
+    } finally {
+      entry.inflight = undefined;
+    }
+  }
+
+  private evict(): void {
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= this.opts.maxEntries) break;
+      this.entries.delete(key);
+    }
+  }
+}
