@@ -13,6 +13,7 @@ COPY common ./common
 COPY identity ./identity
 COPY webhook ./webhook
 COPY certs ./certs
+COPY sidecar ./sidecar
 RUN npm run build
 
 FROM node:24-bookworm-slim AS deps

@@ -4,6 +4,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { UsageError, commandHelp, parseFlags, type FlagSpec } from './flags.ts';
 import { commands } from './podid.ts';
+
+const loaded = await Promise.all(commands.map((c) => c.load()));
 import { webhookFlags, webhookSettingsFrom } from './webhook-command.ts';
 
 const run = promisify(execFile);
@@ -65,12 +67,12 @@ describe('podid webhook settings', () => {
 
 describe('documentation', () => {
   const readme = readFileSync('README.md', 'utf8');
-  it.each(commands.flatMap((c) => c.flags.map((f) => [c.name, f.name, f] as const)))('README documents podid %s --%s', (_cmd, _name, flag) => {
+  it.each(loaded.flatMap((c) => c.flags.map((f) => [c.name, f.name, f] as const)))('README documents podid %s --%s', (_cmd, _name, flag) => {
     expect(readme).toContain(`\`--${flag.name}\``);
     expect(readme).toContain(`\`${flag.env}\``);
   });
   it('prints every flag with its env var in --help', () => {
-    for (const c of commands) for (const f of c.flags) expect(commandHelp(c)).toContain(`--${f.name}`);
+    for (const c of loaded) for (const f of c.flags) expect(commandHelp(c)).toContain(`--${f.name}`);
   });
 });
 

@@ -1,12 +1,21 @@
 // The `podid` executable: one binary, one subcommand per server.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { certsInitCommand } from './certs-command.ts';
-import { demoCommand } from './demo-command.ts';
 import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
-import { webhookCommand } from './webhook-command.ts';
 
-export const commands: readonly Command[] = [webhookCommand, certsInitCommand, demoCommand];
+/** Commands load on use, so `podid sidecar` never loads the webhook's dependencies (per-pod memory counts). */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const commands: readonly CommandEntry[] = [
+  { name: 'webhook', summary: 'HTTPS admission server: POST /mutate injects the token sidecar, POST /validate enforces the NET_RAW rule', load: async () => (await import('./webhook-command.ts')).webhookCommand },
+  { name: 'sidecar', summary: 'per-pod token server on loopback speaking the IMDS and App Service token APIs, backed by NMI', load: async () => (await import('./sidecar-command.ts')).sidecarCommand },
+  { name: 'certs init', summary: 'create or renew the webhook CA and serving certificate in their Secret and publish caBundle (one pass)', load: async () => (await import('./certs-command.ts')).certsInitCommand },
+  { name: 'demo', summary: 'run podid locally on loopback with a development certificate and show it mutate a sample pod', load: async () => (await import('./demo-command.ts')).demoCommand },
+];
 
 /** package.json sits one level up from cli/ in a checkout and two levels up from dist/cli/ when built. */
 function version(): string {
@@ -42,11 +51,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`podid: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  const cmd = await entry.load();
   try {
     const values = parseFlags(cmd.flags, rest, env);
     if (!values) {

@@ -123,7 +123,7 @@ export function validationConfigFrom(v: FlagValues): ValidationConfig {
 
 export const webhookCommand: Command = {
   name: 'webhook',
-  summary: 'HTTPS admission server: POST /mutate injects the token sidecar into pods labeled aadpodidbinding',
+  summary: 'HTTPS admission server: POST /mutate injects the token sidecar, POST /validate enforces the NET_RAW rule',
   flags: webhookFlags,
   async run(v) {
     const settings = webhookSettingsFrom(v);

@@ -56,6 +56,7 @@ describe('Dockerfile', () => {
     const help = runImage(final.cmd ?? []);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^  webhook +HTTPS admission server/m);
+    expect(runImage(['sidecar', '--help']).stdout).toContain('--token-file');
     const demo = runImage(['demo', '--once', '--listen', '127.0.0.1:0']);
     expect(demo.status).toBe(0);
     expect(demo.stdout).toContain('"name": "podid-token"');
