@@ -40,6 +40,15 @@ describe('--netraw=fix over the shared case table', () => {
     expect(decode(sub.response.patch)).toEqual([{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: { capabilities: { drop: ['NET_RAW'] } } }]);
   });
 
+  it('leaves pods outside --netraw-scope alone, as /validate does', () => {
+    const row = netRawCases.find((r) => r.name === 'unlabeled pods are checked too')!;
+    const scoped = { ...cfg, scope: 'labeled' as const };
+    expect(fixNetRaw(request(row), scoped).outcome).toBe('exempt');
+    expect(validate(request(row), scoped).outcome).toBe('exempt');
+    const labeled = netRawCases.find((r) => r.name === 'labeled pods are checked')!;
+    expect(fixNetRaw(request(labeled), scoped).outcome).toBe('fixed');
+  });
+
   it('does nothing unless --netraw=fix', () => {
     const row = netRawCases.find((r) => r.name === 'no securityContext')!;
     expect(fixNetRaw(request(row), defaultValidationConfig)).toMatchObject({ outcome: 'disabled', response: { allowed: true } });

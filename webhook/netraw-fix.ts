@@ -7,9 +7,8 @@ import type { Operation } from 'fast-json-patch';
 import { allow, patchResponse, type AdmissionRequest } from './admission.ts';
 import { containerProblems } from './netraw-rule.ts';
 import type { Container } from './pod.ts';
-import { readPodShape } from './read-pod.ts';
-import { matchesLabels, type ValidationConfig } from './validation-config.ts';
-import { at, templateLocation } from './workloads.ts';
+import { templateExempt, type ValidationConfig } from './validation-config.ts';
+import { readTemplate, templateLocation } from './workloads.ts';
 
 export function dropNetRawPatch(container: Container, path: string): Operation[] {
   if (!containerProblems(container).includes('not-dropped')) return [];
@@ -31,10 +30,10 @@ export function fixNetRaw(req: AdmissionRequest, cfg: ValidationConfig): { respo
   if (cfg.mode !== 'fix') return done('disabled');
   if (!loc || (req.subResource && !ephemeralOnly) || podUpdate || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return done('ignored');
   if (cfg.exemptNamespaces.includes(req.namespace)) return done('exempt');
-  const read = readPodShape(loc.path.length ? at(req.object, loc.path) : req.object, loc.label);
+  const read = readTemplate(req.object, loc);
   // Malformed objects are /validate's to explain; the fix-up webhook never blocks.
   if (!read.ok) return done('invalid');
-  if (matchesLabels(read.pod.metadata?.labels, cfg.exemptLabels)) return done('exempt');
+  if (templateExempt(read.pod.metadata?.labels, cfg)) return done('exempt');
   const base = `/${[...loc.path, 'spec'].join('/')}`;
   const spec = read.pod.spec;
   const groups = ephemeralOnly

@@ -2,13 +2,10 @@
 // On UPDATE only violations the update introduces are denied (pre-existing ones are warned about),
 // so a non-compliant object created before podid can still be scaled, relabelled or deleted.
 
-import { BINDING_LABEL } from '../identity/crds.ts';
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import { NETRAW_REASON, describeViolation, newViolations, podSpecViolations, type Violation } from './netraw-rule.ts';
-import type { Pod } from './pod.ts';
-import { readPodShape } from './read-pod.ts';
-import { matchesLabels, type ValidationConfig } from './validation-config.ts';
-import { at, templateLocation } from './workloads.ts';
+import { templateExempt, type ValidationConfig } from './validation-config.ts';
+import { at, readTemplate, templateLocation } from './workloads.ts';
 
 export type ValidateOutcome = 'allowed' | 'denied' | 'warned' | 'audited' | 'exempt' | 'ignored' | 'invalid';
 
@@ -28,10 +25,6 @@ function subjectOf(req: AdmissionRequest, obj: unknown): string {
   return `${req.kind.kind} ${req.namespace}/${name}`;
 }
 
-function readTemplate(obj: unknown, path: readonly string[], label: string): { ok: true; pod: Pod } | { ok: false; message: string } {
-  return readPodShape(path.length ? at(obj, path) : obj, label);
-}
-
 export function validate(req: AdmissionRequest, cfg: ValidationConfig): ValidateResult {
   const loc = templateLocation(req.kind);
   const subject = subjectOf(req, req.object);
@@ -41,19 +34,17 @@ export function validate(req: AdmissionRequest, cfg: ValidationConfig): Validate
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return ignored();
   if (cfg.exemptNamespaces.includes(req.namespace)) return ignored('exempt');
 
-  const read = readTemplate(req.object, loc.path, loc.label);
+  const read = readTemplate(req.object, loc);
   if (!read.ok) {
     return { response: deny(req.uid, 400, `podid could not read ${subject}: ${read.message}`), outcome: 'invalid', subject, violations: [] };
   }
-  const labels = read.pod.metadata?.labels;
-  if (matchesLabels(labels, cfg.exemptLabels)) return ignored('exempt');
-  if (cfg.scope === 'labeled' && !labels?.[BINDING_LABEL]) return ignored('exempt');
+  if (templateExempt(read.pod.metadata?.labels, cfg)) return ignored('exempt');
 
   const all = podSpecViolations(read.pod.spec);
   let blocking = all;
   let preexisting: Violation[] = [];
   if (req.operation === 'UPDATE') {
-    const old = readTemplate(req.oldObject, loc.path, loc.label);
+    const old = readTemplate(req.oldObject, loc);
     const before = old.ok ? podSpecViolations(old.pod.spec) : [];
     blocking = newViolations(all, before);
     preexisting = all.filter((v) => !blocking.some((b) => b.kind === v.kind && b.name === v.name));

@@ -1,5 +1,7 @@
 // How /validate applies the NET_RAW rule.
 
+import { BINDING_LABEL } from '../identity/crds.ts';
+
 /** `fix`: /mutate-netraw adds the missing drop, and /validate enforces whatever is left. */
 export type NetRawMode = 'enforce' | 'warn' | 'audit' | 'fix' | 'off';
 export const NETRAW_MODES: readonly NetRawMode[] = ['enforce', 'warn', 'audit', 'fix', 'off'];
@@ -39,6 +41,11 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
       if (!m) throw new Error(`"${part}" is not a label requirement like key=value or key`);
       return { key: m[1]!, value: m[2] };
     });
+}
+
+/** Whether a pod template with these labels is outside the rule (exempt labels, or unlabeled under scope `labeled`). */
+export function templateExempt(labels: Record<string, string> | undefined, cfg: ValidationConfig): boolean {
+  return matchesLabels(labels, cfg.exemptLabels) || (cfg.scope === 'labeled' && !labels?.[BINDING_LABEL]);
 }
 
 export function matchesLabels(labels: Record<string, string> | undefined, reqs: readonly LabelRequirement[]): boolean {

@@ -1,6 +1,7 @@
 // Where each kind the validating webhook checks keeps its pod template. Pure.
 
 import type { GroupVersionKind } from './admission.ts';
+import { readPodShape, type PodRead } from './read-pod.ts';
 
 export interface TemplateLocation {
   /** Path of the pod-shaped object ({metadata, spec}) inside the admitted object; '' for a Pod itself. */
@@ -36,4 +37,9 @@ export function at(obj: unknown, path: readonly string[]): unknown {
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/** The pod template of an admitted object (the Pod itself for pods), checked for the shape podid reads. */
+export function readTemplate(obj: unknown, loc: TemplateLocation): PodRead {
+  return readPodShape(at(obj, loc.path), loc.label);
 }
