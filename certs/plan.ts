@@ -4,7 +4,7 @@
 // for `propagationMs` (every apiserver has picked it up); expired CAs then leave the bundle.
 
 import { X509Certificate } from 'node:crypto';
-import { createCA, createServingCert, type CertPair } from './generate.ts';
+import { createCA, createServingCert, serviceDnsNames, type CertPair } from './generate.ts';
 
 export interface CertState {
   ca?: CertPair;
@@ -50,15 +50,14 @@ const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 const expired = (pem: string, now: Date) => new Date(new X509Certificate(pem).validTo).getTime() <= now.getTime();
 
 export function wantedNames(s: CertSettings): string[] {
-  const svc = s.serviceName;
-  const ns = s.namespace;
-  return [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`, ...s.dnsNames];
+  return [...serviceDnsNames(s.serviceName, s.namespace), ...s.dnsNames];
 }
 
 function servingProblem(serving: CertPair | undefined, ca: CertPair, s: CertSettings, now: Date): string | undefined {
   if (!serving) return 'no serving certificate';
   const x = new X509Certificate(serving.certPem);
-  if (!x.checkIssued(new X509Certificate(ca.certPem)) || !x.verify(new X509Certificate(ca.certPem).publicKey)) return 'serving certificate is not from the current CA';
+  const issuer = new X509Certificate(ca.certPem);
+  if (!x.checkIssued(issuer) || !x.verify(issuer.publicKey)) return 'serving certificate is not from the current CA';
   if (needsRenewal(serving.certPem, now, s.renewFraction)) return 'serving certificate expires soon';
   const sans = new Set((x.subjectAltName ?? '').split(', '));
   const missing = [...wantedNames(s).map((n) => `DNS:${n}`), ...s.ipAddresses.map((ip) => `IP Address:${ip}`)].filter((n) => !sans.has(n));
