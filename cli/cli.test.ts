@@ -71,6 +71,9 @@ describe('documentation', () => {
     expect(readme).toContain(`\`--${flag.name}\``);
     expect(readme).toContain(`\`${flag.env}\``);
   });
+  it('lists each command under the name and summary the command itself declares', () => {
+    expect(loaded.map((c) => [c.name, c.summary])).toEqual(commands.map((c) => [c.name, c.summary]));
+  });
   it('prints every flag with its env var in --help', () => {
     for (const c of loaded) for (const f of c.flags) expect(commandHelp(c)).toContain(`--${f.name}`);
   });
