@@ -13,7 +13,9 @@ COPY common ./common
 COPY identity ./identity
 COPY webhook ./webhook
 COPY certs ./certs
+COPY tokens ./tokens
 COPY sidecar ./sidecar
+COPY nmi ./nmi
 RUN npm run build
 
 FROM node:24-bookworm-slim AS deps

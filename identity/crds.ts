@@ -16,6 +16,8 @@ export const IdentityType = {
   UserAssignedMSI: 0,
   ServicePrincipal: 1,
   ServicePrincipalCertificate: 2,
+  /** podid extension: a service principal trusting NMI's projected service-account token (workload identity federation). */
+  FederatedServicePrincipal: 3,
 } as const;
 export type IdentityType = (typeof IdentityType)[keyof typeof IdentityType];
 
@@ -23,6 +25,7 @@ export const identityTypeName: Record<IdentityType, string> = {
   0: 'user-assigned managed identity',
   1: 'service principal with secret',
   2: 'service principal with certificate',
+  3: 'service principal with federated credential',
 };
 
 export interface SecretRef {

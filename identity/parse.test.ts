@@ -36,6 +36,7 @@ describe('parseAzureIdentity', () => {
       { type: 2, clientID: CLIENT, tenantID: 'contoso.onmicrosoft.com', clientPassword: { name: 'cert', namespace: 'other' } },
       { type: 2, clientPassword: { name: 'cert', namespace: 'other' } },
     ],
+    ['type 3 (federated) needs no secret', { type: 3, clientID: CLIENT, tenantID: TENANT }, { type: 3, clientPassword: undefined }],
     ['surrounding spaces trimmed', { clientID: ` ${CLIENT} ` }, { clientID: CLIENT }],
   ];
   it.each(accepted)('accepts %s', (_name, spec, expected) => {
@@ -46,7 +47,8 @@ describe('parseAzureIdentity', () => {
 
   const rejected: Array<[string, unknown, string]> = [
     ['type 0 without ids', { type: 0 }, 'spec.clientID: a user-assigned identity (type 0) needs clientID or resourceID'],
-    ['unknown type', { type: 3, clientID: CLIENT }, 'spec.type: must be 0'],
+    ['unknown type', { type: 4, clientID: CLIENT }, 'spec.type: must be 0'],
+    ['type 3 without tenant', { type: 3, clientID: CLIENT }, 'spec.tenantID: is required for a service principal with federated credential (type 3)'],
     ['client id not a GUID', { clientID: 'abc' }, 'spec.clientID: must be a GUID'],
     ['casings disagree', { clientID: CLIENT, ClientID: TENANT }, 'spec.clientID: set twice with different values'],
     ['resource id of another kind', { resourceID: '/subscriptions/s/resourcegroups/r/providers/Microsoft.Compute/vms/v' }, 'spec.resourceID: must look like'],

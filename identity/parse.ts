@@ -6,6 +6,7 @@ import {
   BEHAVIOR_ANNOTATION,
   BEHAVIOR_NAMESPACED,
   IdentityType,
+  identityTypeName,
   type AzureAssignedIdentity,
   type AzureIdentity,
   type AzureIdentityBinding,
@@ -52,8 +53,8 @@ function identityType(spec: FieldReader): IdentityType {
   const raw = spec.raw('type');
   const n = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (n === undefined || n === null) return IdentityType.UserAssignedMSI;
-  if (n === 0 || n === 1 || n === 2) return n;
-  spec.fail('type', `must be 0 (user-assigned managed identity), 1 (service principal with secret) or 2 (service principal with certificate), got ${JSON.stringify(raw)}`);
+  if (n === 0 || n === 1 || n === 2 || n === 3) return n;
+  spec.fail('type', `must be 0 (user-assigned managed identity), 1 (service principal with secret), 2 (service principal with certificate) or 3 (service principal with federated credential), got ${JSON.stringify(raw)}`);
   return IdentityType.UserAssignedMSI;
 }
 
@@ -91,10 +92,10 @@ export function parseAzureIdentity(obj: unknown, defaultNamespace = 'default'): 
       spec.fail('resourceID', 'must look like /subscriptions/<id>/resourcegroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>');
     }
   } else {
-    const kind = type === IdentityType.ServicePrincipal ? 'a service principal (type 1)' : 'a certificate service principal (type 2)';
+    const kind = `a ${identityTypeName[type]} (type ${type})`;
     if (clientID === undefined) spec.fail('clientID', `is required for ${kind}`);
     if (tenantID === undefined) spec.fail('tenantID', `is required for ${kind}`);
-    if (clientPassword === undefined && !spec.errors.some((e) => e.field.startsWith('spec.clientPassword'))) {
+    if (type !== IdentityType.FederatedServicePrincipal && clientPassword === undefined && !spec.errors.some((e) => e.field.startsWith('spec.clientPassword'))) {
       spec.fail('clientPassword', `is required for ${kind}: a reference {name, namespace} to the Secret holding the ${type === 1 ? 'client secret' : 'certificate'}`);
     }
   }

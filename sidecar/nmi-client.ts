@@ -3,9 +3,10 @@
 // rotations are picked up (calls are rare: the cache answers almost everything).
 
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
-import { UpstreamError } from './token-cache.ts';
-import type { Token, TokenRequest } from './wire.ts';
+import { Agent } from 'node:http';
+import { jsonObject, retryAfterSeconds, sendRequest } from '../common/http-request.ts';
+import { UpstreamError } from '../tokens/token-cache.ts';
+import type { Token, TokenRequest } from '../tokens/wire.ts';
 
 export interface NmiClient {
   token(req: TokenRequest): Promise<Token>;
@@ -14,20 +15,7 @@ export interface NmiClient {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-
-function get(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`NMI did not answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (url: URL, headers: Record<string, string>, timeoutMs: number) => sendRequest(url, { headers, timeoutMs, agent });
 
 export function nmiClient(nmiUrl: string, tokenFile: string, timeoutMs = 10_000): NmiClient {
   return {
@@ -49,16 +37,10 @@ export function nmiClient(nmiUrl: string, tokenFile: string, timeoutMs = 10_000)
       } catch (err) {
         throw new UpstreamError(503, `NMI at ${nmiUrl} is unreachable: ${(err as Error).message}`);
       }
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(res.text) as Record<string, unknown>;
-      } catch {
-        // a non-JSON answer is reported below without echoing it
-      }
+      const body = jsonObject(res.text);
       if (res.status !== 200) {
-        const retry = Number(res.headers['retry-after']);
         const description = typeof body.error_description === 'string' ? body.error_description : `NMI answered ${res.status}`;
-        throw new UpstreamError(res.status, description, Number.isFinite(retry) ? retry : undefined, body);
+        throw new UpstreamError(res.status, description, retryAfterSeconds(res.headers), body);
       }
       const expiresOn = Number(body.expires_on);
       if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn)) throw new UpstreamError(502, 'NMI answered without access_token/expires_on');

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { urlHost, type ListenAddress } from '../common/listen.ts';
 import type { NmiClient } from './nmi-client.ts';
-import { TokenCache, UpstreamError } from './token-cache.ts';
-import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest, type WireError } from './wire.ts';
+import { TokenCache, UpstreamError } from '../tokens/token-cache.ts';
+import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest, type WireError } from '../tokens/wire.ts';
 
 export interface SidecarSettings {
   listen: ListenAddress;

@@ -1,0 +1,61 @@
+// Who is calling the sidecar endpoint: the pod a projected service-account token was issued for, as a
+// TokenReview (authentication.k8s.io/v1) reports it. Pure parsing here; the API call is in kube-token-review.ts.
+
+import { createHash } from 'node:crypto';
+
+export interface Caller {
+  namespace: string;
+  podName: string;
+  podUID: string;
+  serviceAccount: string;
+}
+
+export class CallerError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface Reviewer {
+  /** The caller, or a CallerError (401) saying why the token is not accepted. */
+  review(token: string): Promise<Caller>;
+}
+
+const SA_PREFIX = 'system:serviceaccount:';
+const first = (v: unknown): string | undefined => (Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
+
+/** TokenReview status → the caller; throws CallerError(401) for anything but a pod-bound token for `audience`. */
+export function callerFromReview(status: unknown, audience: string): Caller {
+  const s = (status ?? {}) as { authenticated?: boolean; error?: string; audiences?: string[]; user?: { username?: string; extra?: Record<string, unknown> } };
+  if (!s.authenticated) throw new CallerError(401, `the service-account token was not accepted${s.error ? `: ${s.error}` : ''}`);
+  if (!s.audiences?.includes(audience)) throw new CallerError(401, `the service-account token is not for audience "${audience}"`);
+  const username = s.user?.username ?? '';
+  if (!username.startsWith(SA_PREFIX)) throw new CallerError(401, 'the token does not belong to a service account');
+  const [namespace, serviceAccount] = username.slice(SA_PREFIX.length).split(':');
+  const podName = first(s.user?.extra?.['authentication.kubernetes.io/pod-name']);
+  const podUID = first(s.user?.extra?.['authentication.kubernetes.io/pod-uid']);
+  if (!namespace || !serviceAccount || !podName || !podUID) throw new CallerError(401, 'the token is not bound to a pod (use a projected service-account token)');
+  return { namespace, podName, podUID, serviceAccount };
+}
+
+/** Reviews cached briefly by token hash (never the token itself); failures are not cached. */
+export function cachedReviewer(inner: Reviewer, ttlMs = 30_000, maxEntries = 10_000, now = () => Date.now()): Reviewer {
+  const cache = new Map<string, { caller: Caller; until: number }>();
+  return {
+    async review(token) {
+      const key = createHash('sha256').update(token).digest('base64url');
+      const hit = cache.get(key);
+      if (hit && hit.until > now()) return hit.caller;
+      const caller = await inner.review(token);
+      cache.delete(key);
+      cache.set(key, { caller, until: now() + ttlMs });
+      for (const k of cache.keys()) {
+        if (cache.size <= maxEntries) break;
+        cache.delete(k);
+      }
+      return caller;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// Prometheus metrics of NMI, on a registry of its own.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface NmiMetrics {
+  registry: Registry;
+  served: Counter<'endpoint' | 'result'>;
+  cache: Counter<'result'>;
+  upstream: Histogram<'provider' | 'outcome'>;
+  indexed: Gauge<'kind'>;
+}
+
+export function createNmiMetrics(): NmiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'podid_nmi_' });
+  return {
+    registry,
+    served: new Counter({
+      name: 'podid_nmi_token_requests_total',
+      help: 'Token requests by endpoint (sidecar, host, intercept) and result (ok, or the error code returned).',
+      labelNames: ['endpoint', 'result'],
+      registers: [registry],
+    }),
+    cache: new Counter({
+      name: 'podid_nmi_token_cache_total',
+      help: 'Token lookups answered from the cache (hit) or that waited for Azure AD / IMDS (miss); hit ratio = hit / (hit + miss).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    upstream: new Histogram({
+      name: 'podid_nmi_upstream_duration_seconds',
+      help: 'Latency of token calls to IMDS (imds) and Azure AD (msal), by outcome.',
+      labelNames: ['provider', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    indexed: new Gauge({
+      name: 'podid_nmi_indexed_objects',
+      help: 'Objects in the informer indexes, by kind (pods of this node, identities, bindings, exceptions).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+  };
+}

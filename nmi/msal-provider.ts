@@ -1,0 +1,71 @@
+// Types 1, 2 and 3 (service principals): Azure AD client credentials through @azure/msal-node, one
+// ConfidentialClientApplication per identity, rebuilt when its Secret changes.
+
+import { ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
+import type { AzureIdentity, SecretRef } from '../identity/crds.ts';
+import { UpstreamError } from '../tokens/token-cache.ts';
+import type { Token } from '../tokens/wire.ts';
+import { CredentialError, credentialFingerprint, credentialFor, type SecretData } from './sp-credentials.ts';
+import type { TokenProvider } from './token-provider.ts';
+
+export interface MsalProviderSettings {
+  /** e.g. https://login.microsoftonline.com; an identity's adEndpoint overrides it. */
+  authorityHost: string;
+  readSecret(ref: SecretRef): Promise<SecretData>;
+  federatedTokenFile?: string;
+  network: INetworkModule;
+}
+
+interface CachedApp {
+  fingerprint: string;
+  app: ConfidentialClientApplication;
+}
+
+function upstreamError(err: unknown, who: string): UpstreamError {
+  const e = err as { errorCode?: string; errorMessage?: string; status?: number; httpStatus?: number };
+  const status = e.status ?? e.httpStatus;
+  if (status === 429) return new UpstreamError(429, `Azure AD throttled the token request for ${who}`, 5);
+  const detail = e.errorMessage?.split('\n')[0] ?? (err as Error).message;
+  return new UpstreamError(502, `Azure AD refused a token for ${who}: ${e.errorCode ? `${e.errorCode}: ` : ''}${detail}`);
+}
+
+export function msalProvider(settings: MsalProviderSettings): TokenProvider {
+  const apps = new Map<string, CachedApp>();
+  return {
+    async token(identity: AzureIdentity, resource: string): Promise<Token> {
+      const who = `AzureIdentity ${identity.namespace}/${identity.name}`;
+      let credential;
+      try {
+        credential = await credentialFor(
+          identity,
+          () => (identity.clientPassword ? settings.readSecret(identity.clientPassword) : Promise.reject(new CredentialError('names no clientPassword Secret'))),
+          settings.federatedTokenFile,
+        );
+      } catch (err) {
+        const ref = identity.clientPassword ? ` Secret ${identity.clientPassword.namespace}/${identity.clientPassword.name}` : '';
+        throw new UpstreamError(502, `cannot build the credential of ${who}:${ref} ${(err as Error).message}`);
+      }
+      const key = `${identity.namespace}/${identity.name}`;
+      const fingerprint = `${identity.clientID}|${identity.tenantID}|${identity.adEndpoint}|${credentialFingerprint(credential)}`;
+      let cached = apps.get(key);
+      if (cached?.fingerprint !== fingerprint) {
+        const host = (identity.adEndpoint ?? settings.authorityHost).replace(/\/+$/, '');
+        const app = new ConfidentialClientApplication({
+          auth: { clientId: identity.clientID ?? '', authority: `${host}/${identity.tenantID}`, knownAuthorities: [new URL(host).host], ...credential },
+          system: { networkClient: settings.network },
+        });
+        cached = { fingerprint, app };
+        apps.set(key, cached);
+      }
+      let result;
+      try {
+        // podid's own cache (refresh-ahead, single-flight) sits in front; MSAL's would only duplicate it.
+        result = await cached.app.acquireTokenByClientCredential({ scopes: [`${resource.replace(/\/+$/, '')}/.default`], skipCache: true });
+      } catch (err) {
+        throw upstreamError(err, who);
+      }
+      if (!result?.accessToken || !result.expiresOn) throw new UpstreamError(502, `Azure AD answered without a token for ${who}`);
+      return { accessToken: result.accessToken, expiresOn: Math.floor(result.expiresOn.getTime() / 1000), resource, clientId: identity.clientID ?? '' };
+    },
+  };
+}

@@ -1,0 +1,26 @@
+// Forwarding a metadata request unchanged to the real IMDS (other /metadata/* paths, and pods that match
+// an AzurePodIdentityException), streaming both ways.
+
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+
+export function passThrough(req: IncomingMessage, res: ServerResponse, imdsUrl: string, timeoutMs = 10_000): void {
+  const target = new URL(req.url ?? '/', imdsUrl);
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+  const upstream = request(target, { method: req.method, headers, timeout: timeoutMs }, (up) => {
+    const out: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+    res.writeHead(up.statusCode ?? 502, out);
+    up.pipe(res);
+  });
+  const fail = (why: string) => {
+    if (res.headersSent) return void res.destroy();
+    const body = JSON.stringify({ error: 'unavailable', error_description: `the metadata service at ${imdsUrl} ${why}` });
+    res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  };
+  upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
+  upstream.on('error', (err) => fail(err.message === 'timeout' ? `did not answer within ${timeoutMs} ms` : 'is unreachable'));
+  req.pipe(upstream);
+}

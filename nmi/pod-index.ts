@@ -1,0 +1,117 @@
+// The pods of this node, indexed by IP and by namespace/name so every lookup is O(1). Holds only what
+// NMI needs of a pod, so memory follows the node's pod count, not the cluster's.
+
+import type { PodRef } from '../identity/crds.ts';
+
+export interface NodePod extends PodRef {
+  uid: string;
+  ips: string[];
+  serviceAccount: string;
+  hostNetwork: boolean;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const rec = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** A Kubernetes Pod object (as the API returns it) → NodePod; undefined when it has no name. */
+export function toNodePod(obj: unknown): NodePod | undefined {
+  const meta = rec(rec(obj).metadata);
+  const spec = rec(rec(obj).spec);
+  const status = rec(rec(obj).status);
+  const name = str(meta.name);
+  if (!name) return undefined;
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rec(meta.labels))) if (typeof v === 'string') labels[k] = v;
+  const ips = new Set<string>();
+  if (str(status.podIP)) ips.add(str(status.podIP));
+  for (const p of Array.isArray(status.podIPs) ? status.podIPs : []) if (str(rec(p).ip)) ips.add(str(rec(p).ip));
+  return {
+    name,
+    namespace: str(meta.namespace) || 'default',
+    uid: str(meta.uid),
+    labels,
+    ips: [...ips],
+    serviceAccount: str(spec.serviceAccountName) || 'default',
+    hostNetwork: spec.hostNetwork === true,
+  };
+}
+
+const key = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export class PodIndex {
+  private readonly byKey = new Map<string, NodePod>();
+  private readonly byAddress = new Map<string, NodePod>();
+  private readonly waiters = new Map<string, Set<(p: NodePod) => void>>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  pods(): IterableIterator<NodePod> {
+    return this.byKey.values();
+  }
+
+  upsert(pod: NodePod): void {
+    const k = key(pod.namespace, pod.name);
+    const old = this.byKey.get(k);
+    if (old) this.dropAddresses(old);
+    this.byKey.set(k, pod);
+    // Host-network pods share the node's address: it identifies none of them.
+    if (!pod.hostNetwork) for (const ip of pod.ips) this.byAddress.set(ip, pod);
+    for (const wake of [...(this.waiters.get(k) ?? []), ...pod.ips.flatMap((ip) => [...(this.waiters.get(`ip:${ip}`) ?? [])])]) wake(pod);
+  }
+
+  remove(namespace: string, name: string): NodePod | undefined {
+    const k = key(namespace, name);
+    const old = this.byKey.get(k);
+    if (!old) return undefined;
+    this.byKey.delete(k);
+    this.dropAddresses(old);
+    return old;
+  }
+
+  byName(namespace: string, name: string): NodePod | undefined {
+    return this.byKey.get(key(namespace, name));
+  }
+
+  byIP(ip: string): NodePod | undefined {
+    return this.byAddress.get(normalizeIP(ip));
+  }
+
+  /** The pod, waiting up to `timeoutMs` for a brand-new one the informer has not delivered yet. */
+  waitByName(namespace: string, name: string, timeoutMs: number): Promise<NodePod | undefined> {
+    return this.wait(key(namespace, name), () => this.byName(namespace, name), timeoutMs);
+  }
+
+  waitByIP(ip: string, timeoutMs: number): Promise<NodePod | undefined> {
+    const addr = normalizeIP(ip);
+    return this.wait(`ip:${addr}`, () => this.byIP(addr), timeoutMs);
+  }
+
+  private wait(k: string, now: () => NodePod | undefined, timeoutMs: number): Promise<NodePod | undefined> {
+    const found = now();
+    if (found || timeoutMs <= 0) return Promise.resolve(found);
+    return new Promise((resolve) => {
+      const set = this.waiters.get(k) ?? new Set();
+      this.waiters.set(k, set);
+      const done = (p: NodePod | undefined) => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (!set.size) this.waiters.delete(k);
+        resolve(p);
+      };
+      const wake = (p: NodePod) => done(p);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      set.add(wake);
+    });
+  }
+
+  private dropAddresses(pod: NodePod): void {
+    for (const ip of pod.ips) if (this.byAddress.get(ip) === pod) this.byAddress.delete(ip);
+  }
+}
+
+/** `::ffff:10.0.0.5` (an IPv4 peer on a dual-stack socket) → `10.0.0.5`. */
+export function normalizeIP(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

@@ -1,0 +1,176 @@
+// NMI in-process against the AAD (HTTPS) and IMDS emulators, with real @azure/msal-node for service
+// principals: every identity type, every refusal of the sidecar contract, /host/token, interception by
+// source IP with pass-through, throttling, and one upstream call for many pods.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startWorld, type World } from '../test/emulators/world.ts';
+import { podFor, startLocalNmi, type LocalNmi } from '../test/local-nmi.ts';
+
+let dir: string;
+let world: World;
+let nmi: LocalNmi;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'podid-nmi-'));
+  world = await startWorld(dir);
+  nmi = await startLocalNmi(world, dir);
+});
+afterAll(async () => {
+  await nmi?.close();
+  await world?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  world.aad.faults.reset();
+  world.imds.faults.reset();
+});
+
+const identity = (name: string) => world.identities.find((i) => i.name === name)!;
+
+async function sidecarCall(token: string | undefined, query: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${nmi.url}/sidecar/token?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+describe('sidecar endpoint: one token per identity type', () => {
+  const cases: Array<[string, string, string]> = [
+    ['type 0 through the node IMDS', 'app-msi', 'imds'],
+    ['type 1 client secret through MSAL', 'sp-secret', 'secret'],
+    ['type 2 certificate through MSAL', 'sp-cert', 'certificate'],
+    ['type 3 federated assertion through MSAL', 'sp-federated', 'federated'],
+  ];
+  it.each(cases)('%s', async (_name, identityName, via) => {
+    const token = nmi.addPod({ name: `pod-${identityName}`, labels: podFor(identity(identityName)) });
+    const aadBefore = world.aad.requests.length;
+    const r = await sidecarCall(token, 'resource=https://vault.azure.net');
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const claims = world.tenant.verify(r.body.access_token);
+    const id = identity(identityName);
+    expect(claims).toMatchObject({ aud: 'https://vault.azure.net', tid: world.tenant.id });
+    if (id.clientID) expect(claims.appid).toBe(id.clientID);
+    // MSAL computes expiry as its own clock + expires_in: within a second or two of the claim.
+    expect(Math.abs(r.body.expires_on - (claims.exp as number))).toBeLessThanOrEqual(2);
+    if (via === 'imds') expect(world.aad.requests.length).toBe(aadBefore);
+    else expect(world.aad.requests.at(-1)).toMatchObject({ clientId: id.clientID, credential: via });
+  });
+
+  it('selects among several identities by msi_res_id, and says 409 when none is named', async () => {
+    nmi.store.upsertBinding({ name: 'two-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'two' });
+    nmi.store.upsertBinding({ name: 'two-b', namespace: 'demo', namespaced: false, azureIdentity: 'other-msi', selector: 'two' });
+    const token = nmi.addPod({ name: 'pod-two', labels: { aadpodidbinding: 'two' } });
+    const ambiguous = await sidecarCall(token, 'resource=https://storage.azure.com');
+    expect(ambiguous).toMatchObject({ status: 409, body: { error: 'ambiguous_identity' } });
+    const picked = await sidecarCall(token, `resource=https://storage.azure.com&msi_res_id=${encodeURIComponent(world.msi2.resourceId)}`);
+    expect(picked.status).toBe(200);
+    expect(world.tenant.verify(picked.body.access_token).oid).toBe(world.msi2.objectId);
+  });
+});
+
+describe('sidecar endpoint refusals name the failed step', () => {
+  it.each([
+    ['no token', undefined, 401, /Authorization: Bearer/],
+    ['an unknown token', 'forged', 401, /not accepted/],
+  ])('%s → %i', async (_n, token, status, message) => {
+    const r = await sidecarCall(token, 'resource=https://vault.azure.net');
+    expect(r.status).toBe(status);
+    expect(r.body.error_description).toMatch(message);
+  });
+
+  it('404 naming the selector when no binding has it', async () => {
+    const token = nmi.addPod({ name: 'orphan', labels: { aadpodidbinding: 'nobody' } });
+    const r = await sidecarCall(token, 'resource=https://vault.azure.net');
+    expect(r).toMatchObject({ status: 404, body: { error: 'identity_not_found' } });
+    expect(r.body.error_description).toBe('pod demo/orphan has aadpodidbinding=nobody but no AzureIdentityBinding has selector nobody');
+  });
+
+  it('403 when the token is for a pod no longer on this node', async () => {
+    const token = nmi.addPod({ name: 'gone', labels: podFor(identity('app-msi')) });
+    nmi.pods.remove('demo', 'gone');
+    const r = await sidecarCall(token, 'resource=https://vault.azure.net');
+    expect(r).toMatchObject({ status: 403, body: { error: 'pod_not_on_node' } });
+  });
+
+  it('waits briefly for a pod the informer has not delivered yet', async () => {
+    const token = nmi.addPod({ name: 'late', labels: podFor(identity('app-msi')) });
+    const pod = nmi.pods.remove('demo', 'late')!;
+    setTimeout(() => nmi.pods.upsert(pod), 50);
+    expect((await sidecarCall(token, 'resource=https://vault.azure.net')).status).toBe(200);
+  });
+
+  it('passes Azure AD throttling on as 429 with Retry-After, and outages as 502', async () => {
+    const token = nmi.addPod({ name: 'throttled', labels: podFor(identity('sp-secret')) });
+    world.aad.faults.throttle(7);
+    const throttled = await sidecarCall(token, 'resource=https://throttle.example');
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    world.aad.faults.fail(503, 5);
+    const down = await sidecarCall(token, 'resource=https://down.example');
+    expect(down.status).toBe(502);
+    expect(down.body.error_description).toContain('AzureIdentity demo/sp-secret');
+  });
+});
+
+describe('one upstream call for many pods', () => {
+  it('100 pods sharing an identity ask at once: one Azure AD request', async () => {
+    const tokens = Array.from({ length: 100 }, (_, i) => nmi.addPod({ name: `many-${i}`, labels: podFor(identity('sp-secret')) }));
+    const before = world.aad.requests.length;
+    const replies = await Promise.all(tokens.map((t) => sidecarCall(t, 'resource=https://shared.example')));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(replies.map((r) => r.body.access_token)).size).toBe(1);
+    expect(world.aad.requests.length - before).toBe(1);
+    const metrics = await (await fetch(`${nmi.url}/metrics`)).text();
+    expect(metrics).toMatch(/podid_nmi_token_cache_total\{result="hit"\} \d+/);
+  });
+});
+
+describe('/host/token for the Secrets Store CSI driver', () => {
+  it('answers {token: {access_token, ...}, clientid} for podname/podns from the host network', async () => {
+    nmi.addPod({ name: 'csi-user', labels: podFor(identity('app-msi')) });
+    const res = await fetch(`${nmi.url}/host/token/?resource=https://vault.azure.net`, { headers: { podname: 'csi-user', podns: 'demo' } });
+    const body = (await res.json()) as { token: Record<string, string>; clientid: string };
+    expect(res.status).toBe(200);
+    expect(body.clientid).toBe(world.msi.clientId);
+    expect(world.tenant.verify(body.token.access_token!).aud).toBe('https://vault.azure.net');
+    expect(body.token).toMatchObject({ token_type: 'Bearer', resource: 'https://vault.azure.net' });
+  });
+
+  it('400 without the pod headers', async () => {
+    const res = await fetch(`${nmi.url}/host/token/?resource=https://vault.azure.net`);
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('intercepted metadata traffic (caller known by source IP)', () => {
+  it('serves the token of the pod at the source address, in IMDS format', async () => {
+    nmi.addPod({ name: 'legacy', labels: podFor(identity('sp-cert')), ips: ['127.0.0.1'] });
+    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`, { headers: { Metadata: 'true' } });
+    const body = (await res.json()) as Record<string, string>;
+    expect(res.status).toBe(200);
+    expect(typeof body.expires_in).toBe('string');
+    expect(world.tenant.verify(body.access_token!).appid).toBe(identity('sp-cert').clientID);
+    nmi.pods.remove('demo', 'legacy');
+  });
+
+  it('passes exception pods and other metadata paths through to IMDS; refuses X-Forwarded-For', async () => {
+    nmi.store.upsertException({ name: 'skip', namespace: 'demo', namespaced: false, podLabels: { app: 'skip' } });
+    nmi.addPod({ name: 'excepted', labels: { app: 'skip', ...podFor(identity('sp-cert')) }, ips: ['127.0.0.1'] });
+    const before = world.imds.requests.length;
+    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net&client_id=${world.msi2.clientId}`, { headers: { Metadata: 'true' } });
+    expect(res.status).toBe(200);
+    expect(world.tenant.verify(((await res.json()) as { access_token: string }).access_token).oid).toBe(world.msi2.objectId);
+    const instance = await fetch(`${nmi.url}/metadata/instance?api-version=2021-02-01`, { headers: { Metadata: 'true' } });
+    expect(((await instance.json()) as { compute: { name: string } }).compute.name).toBe('podid-test-node');
+    expect(world.imds.requests.length - before).toBe(2);
+    const xff = await fetch(`${nmi.url}/metadata/instance`, { headers: { Metadata: 'true', 'X-Forwarded-For': '10.0.0.9' } });
+    expect(xff.status).toBe(400);
+    nmi.pods.remove('demo', 'excepted');
+  });
+
+  it('403 for a source address that is no pod of this node', async () => {
+    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, { headers: { Metadata: 'true' } });
+    expect(res.status).toBe(403);
+  });
+});

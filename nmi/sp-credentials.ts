@@ -1,0 +1,77 @@
+// A service principal's credential from its Kubernetes Secret, as MSAL takes it: type 1 reads
+// `clientsecret`; type 2 reads `certificate` (PEM with the private key, or PKCS#12 with `password`);
+// type 3 presents NMI's projected service-account token as a federated assertion.
+
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import forge from 'node-forge';
+import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
+
+export type SecretData = Readonly<Record<string, Buffer>>;
+
+export type MsalCredential =
+  | { clientSecret: string }
+  | { clientCertificate: { thumbprintSha256: string; privateKey: string; x5c: string } }
+  | { clientAssertion: () => Promise<string> };
+
+export class CredentialError extends Error {}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
+function fromPem(pem: string, password?: string): { certPem: string; keyPem: string } {
+  const cert = PEM_CERT.exec(pem)?.[0];
+  if (!cert) throw new CredentialError('the certificate PEM holds no CERTIFICATE block');
+  let key;
+  try {
+    key = createPrivateKey(password ? { key: pem, passphrase: password } : pem);
+  } catch {
+    throw new CredentialError('the certificate PEM holds no readable private key (wrong password?)');
+  }
+  return { certPem: cert, keyPem: key.export({ format: 'pem', type: 'pkcs8' }).toString() };
+}
+
+function fromPkcs12(der: Buffer, password: string): { certPem: string; keyPem: string } {
+  let p12;
+  try {
+    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der.toString('binary')), password);
+  } catch {
+    throw new CredentialError('the PKCS#12 certificate cannot be opened (wrong password or not PKCS#12)');
+  }
+  const bag = (type: string) => p12.getBags({ bagType: type })[type]?.[0];
+  const { certBag: certType, pkcs8ShroudedKeyBag, keyBag: plainKey } = forge.pki.oids as Record<string, string>;
+  const certBag = bag(certType!);
+  const keyBag = bag(pkcs8ShroudedKeyBag!) ?? bag(plainKey!);
+  if (!certBag?.cert || !keyBag?.key) throw new CredentialError('the PKCS#12 file lacks a certificate or a private key');
+  return { certPem: forge.pki.certificateToPem(certBag.cert), keyPem: forge.pki.privateKeyToPem(keyBag.key) };
+}
+
+/** The certificate credential for MSAL: SHA-256 thumbprint (hex), PKCS#8 key, and the public chain for x5c. */
+export function certificateCredential(data: SecretData): MsalCredential {
+  const raw = data.certificate;
+  if (!raw?.length) throw new CredentialError('has no "certificate" key');
+  const password = data.password?.toString('utf8');
+  const text = raw.toString('utf8');
+  const { certPem, keyPem } = text.includes('-----BEGIN') ? fromPem(text, password) : fromPkcs12(raw, password ?? '');
+  const thumbprintSha256 = createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');
+  return { clientCertificate: { thumbprintSha256, privateKey: keyPem, x5c: certPem } };
+}
+
+export async function credentialFor(identity: AzureIdentity, readSecret: () => Promise<SecretData>, federatedTokenFile: string | undefined): Promise<MsalCredential> {
+  if (identity.type === IdentityType.FederatedServicePrincipal) {
+    if (!federatedTokenFile) throw new CredentialError('type 3 needs NMI started with --federated-token-file');
+    return { clientAssertion: async () => (await readFile(federatedTokenFile, 'utf8')).trim() };
+  }
+  const data = await readSecret();
+  if (identity.type === IdentityType.ServicePrincipal) {
+    const secret = data.clientsecret?.toString('utf8').trim();
+    if (!secret) throw new CredentialError('has no "clientsecret" key');
+    return { clientSecret: secret };
+  }
+  return certificateCredential(data);
+}
+
+/** Changes when the credential material changes (secret rotation), without keeping the material. */
+export function credentialFingerprint(c: MsalCredential): string {
+  const material = 'clientSecret' in c ? c.clientSecret : 'clientCertificate' in c ? c.clientCertificate.thumbprintSha256 + c.clientCertificate.privateKey : 'federated';
+  return createHash('sha256').update(material).digest('base64url');
+}

@@ -1,0 +1,83 @@
+// NMI wired in-process to an emulated world (test/emulators/world.ts) instead of a cluster: the world's
+// identities and bindings in the store, pods given by the caller, and a reviewer that knows the
+// service-account tokens the caller hands out. Used by unit tests, the compatibility suite, the demo
+// and the benchmarks; the cluster wiring (informers, TokenReview) is tested end to end.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLogger } from '../common/log.ts';
+import type { AzureIdentity } from '../identity/crds.ts';
+import { CallerError, type Caller, type Reviewer } from '../nmi/caller.ts';
+import { IdentityStore } from '../nmi/identity-store.ts';
+import { imdsProvider } from '../nmi/imds-provider.ts';
+import { createNmiMetrics, type NmiMetrics } from '../nmi/metrics.ts';
+import { msalNetwork } from '../nmi/msal-network.ts';
+import { msalProvider } from '../nmi/msal-provider.ts';
+import { PodIndex, type NodePod } from '../nmi/pod-index.ts';
+import { startNmi, type RunningNmi, type NmiSettings } from '../nmi/server.ts';
+import { TokenService } from '../nmi/token-service.ts';
+import type { World } from './emulators/world.ts';
+
+export interface LocalNmi extends RunningNmi {
+  pods: PodIndex;
+  store: IdentityStore;
+  metrics: NmiMetrics;
+  /** Registers a pod on the node and returns the service-account token NMI will accept for it. */
+  addPod(pod: Partial<NodePod> & { name: string; labels: Record<string, string> }): string;
+}
+
+export function podFor(identity: AzureIdentity): Record<string, string> {
+  return { aadpodidbinding: identity.name };
+}
+
+export async function startLocalNmi(world: World, dir: string, settings: Partial<NmiSettings> = {}, logLevel = 'silent'): Promise<LocalNmi> {
+  const pods = new PodIndex();
+  const store = new IdentityStore();
+  for (const i of world.identities) store.upsertIdentity(i);
+  for (const b of world.bindings) store.upsertBinding(b);
+  const federatedTokenFile = join(dir, 'nmi-federated-token');
+  await writeFile(federatedTokenFile, world.federatedAssertion());
+  const metrics = createNmiMetrics();
+  const tokens = new TokenService({
+    imds: imdsProvider(world.imds.url),
+    msal: msalProvider({
+      authorityHost: world.aad.url,
+      readSecret: async (ref) => {
+        const data = world.secrets.get(`${ref.namespace}/${ref.name}`);
+        if (!data) throw new Error(`Secret ${ref.namespace}/${ref.name} not found`);
+        return data;
+      },
+      federatedTokenFile,
+      network: msalNetwork({ extraCaPem: world.tls.caPem }),
+    }),
+    refreshAheadSeconds: 300,
+    maxEntries: 10_000,
+    metrics,
+  });
+  const callers = new Map<string, Caller>();
+  const reviewer: Reviewer = {
+    review: async (token) => {
+      const caller = callers.get(token);
+      if (!caller) throw new CallerError(401, 'the service-account token was not accepted');
+      return caller;
+    },
+  };
+  const nmi = await startNmi(
+    { listen: { host: '127.0.0.1', port: 0 }, imdsUrl: world.imds.url, nodeIPs: [], podWaitMs: 200, forceNamespaced: false, ...settings },
+    { pods, store, tokens, reviewer, metrics, log: createLogger('nmi', logLevel), ready: () => true },
+  );
+  let n = 0;
+  return {
+    ...nmi,
+    pods,
+    store,
+    metrics,
+    addPod(p) {
+      const pod: NodePod = { namespace: 'demo', uid: `uid-${p.name}`, ips: [], serviceAccount: 'default', hostNetwork: false, ...p };
+      pods.upsert(pod);
+      const token = `sa-token-${++n}-${pod.name}`;
+      callers.set(token, { namespace: pod.namespace, podName: pod.name, podUID: pod.uid, serviceAccount: pod.serviceAccount });
+      return token;
+    },
+  };
+}
