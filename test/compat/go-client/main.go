@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -15,11 +16,19 @@ import (
 )
 
 func main() {
-	scope := flag.String("scope", "https://vault.azure.net/.default", "scope to request")
-	clientID := flag.String("client-id", "", "user-assigned identity client ID")
-	resourceID := flag.String("resource-id", "", "user-assigned identity ARM resource ID")
-	useDefault := flag.Bool("default", false, "use DefaultAzureCredential")
+	// Same arguments as the other compatibility clients: <scope> [mi|default] [clientId=<id>|resourceId=<id>].
 	flag.Parse()
+	args := append(flag.Args(), "", "", "")
+	scope, mode := &args[0], args[1]
+	kind, value, _ := strings.Cut(args[2], "=")
+	clientID, resourceID := new(string), new(string)
+	if kind == "clientId" {
+		*clientID = value
+	} else if kind == "resourceId" {
+		*resourceID = value
+	}
+	useDefault := new(bool)
+	*useDefault = mode == "default"
 
 	var cred azcore.TokenCredential
 	var err error
@@ -38,7 +47,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	timeout := 60 * time.Second
+	if s, err := time.ParseDuration(os.Getenv("COMPAT_TIMEOUT")); err == nil {
+		timeout = s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{*scope}})
 	if err != nil {

@@ -1,0 +1,160 @@
+// The heart of issue 5: real Azure clients, unmodified, with only the environment variables podid's
+// webhook injects, get tokens from `podid sidecar` (its own process) backed by NMI and the AAD and IMDS
+// emulators. Each client is a separate program; the test checks the claims of the token it printed.
+// A client that is not installed fails its tests (run test/compat/setup.sh), it is never skipped.
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planSdkEnv } from '../../webhook/sdk-env.ts';
+import { startWorld, type World } from '../emulators/world.ts';
+import { startLocalNmi, type LocalNmi } from '../local-nmi.ts';
+import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const RESOURCE = 'https://vault.azure.net';
+const SCOPE = `${RESOURCE}/.default`;
+
+type Selector = '' | `clientId=${string}` | `resourceId=${string}`;
+interface Client {
+  name: string;
+  /** Why it cannot run here, or undefined. */
+  missing(): string | undefined;
+  argv(mode: 'mi' | 'default', selector: Selector): string[];
+  modes: Array<'mi' | 'default'>;
+  /** Set when the client ignores AZURE_POD_IDENTITY_AUTHORITY_HOST and still calls 169.254.169.254. */
+  ignoresImdsHost?: string;
+}
+
+const node = process.execPath;
+const clients: Client[] = [
+  { name: '@azure/identity', missing: () => undefined, argv: (mode, sel) => [node, join(ROOT, 'test/compat/clients/node-identity.mjs'), SCOPE, mode, sel], modes: ['mi', 'default'] },
+  { name: '@azure/msal-node', missing: () => undefined, argv: (_mode, sel) => [node, join(ROOT, 'test/compat/clients/node-msal.mjs'), RESOURCE, sel], modes: ['mi'] },
+  {
+    name: 'Python azure-identity (Debian)',
+    missing: () => (existsSync('/usr/lib/python3/dist-packages/azure/identity') ? undefined : 'Debian python3-azure is not installed (test/compat/setup.sh installs it)'),
+    argv: (mode, sel) => ['/usr/bin/python3', join(ROOT, 'test/compat/clients/python_identity.py'), SCOPE, mode, sel],
+    modes: ['mi', 'default'],
+  },
+  {
+    name: 'Go azidentity',
+    missing: () => (existsSync(join(ROOT, '.cache/bin/podid-compat-go')) ? undefined : 'the Go client is not built (test/compat/setup.sh builds it)'),
+    argv: (mode, sel) => [join(ROOT, '.cache/bin/podid-compat-go'), SCOPE, mode, sel],
+    modes: ['mi', 'default'],
+    ignoresImdsHost: 'azidentity 1.15 reads IDENTITY_ENDPOINT/IDENTITY_HEADER but not AZURE_POD_IDENTITY_AUTHORITY_HOST',
+  },
+];
+
+let dir: string;
+let world: World;
+let nmi: LocalNmi;
+const sidecars: Record<'multi' | 'single', { proc?: SidecarProcess; header: string }> = { multi: { header: '' }, single: { header: '' } };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'podid-compat-'));
+  world = await startWorld(dir);
+  nmi = await startLocalNmi(world, dir);
+  // Pod "multi" holds both managed identities (clients must pick one); pod "single" holds the certificate
+  // service principal, which podid serves through the managed-identity API like any identity.
+  nmi.store.upsertBinding({ name: 'multi-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'multi' });
+  nmi.store.upsertBinding({ name: 'multi-b', namespace: 'demo', namespaced: false, azureIdentity: 'other-msi', selector: 'multi' });
+  for (const [pod, selector] of [['multi', 'multi'], ['single', 'sp-cert']] as const) {
+    const tokenFile = join(dir, `${pod}-sa-token`);
+    await writeFile(tokenFile, nmi.addPod({ name: pod, labels: { aadpodidbinding: selector } }));
+    const header = crypto.randomUUID();
+    sidecars[pod] = { header, proc: await startSidecarProcess({ nmiUrl: nmi.url, tokenFile, identityHeader: header }) };
+  }
+});
+
+afterAll(async () => {
+  await Promise.all(Object.values(sidecars).map((s) => s.proc?.stop()));
+  await nmi?.close();
+  await world?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Exactly the variables the webhook injects into an app container, for one env flavour. */
+function injectedEnv(pod: 'multi' | 'single', flavour: 'both' | 'imds'): Record<string, string> {
+  const port = Number(new URL(sidecars[pod].proc!.tokenUrl).port);
+  const plan = planSdkEnv('app', new Map(), { port, flavour, identityHeader: sidecars[pod].header });
+  return Object.fromEntries(plan.add.map((e) => [e.name, e.value ?? '']));
+}
+
+/**
+ * Safety net for the network rule: every client's HTTP(S) goes through a proxy address where nothing
+ * listens, except loopback. A client that ignored podid's variables and called 169.254.169.254 (or
+ * anywhere else) fails on the spot instead of sending anything off the machine.
+ */
+const NO_EGRESS = { HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost,::1', no_proxy: '127.0.0.1,localhost,::1', NODE_USE_ENV_PROXY: '1' };
+
+function run(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, ...args] = argv.filter((a) => a !== '');
+  return new Promise((done) => {
+    execFile(cmd!, args, { env: { PATH: process.env.PATH!, HOME: dir, ...NO_EGRESS, ...env }, timeout: 90_000, cwd: ROOT }, (err, stdout, stderr) =>
+      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const flavours = [
+  ['App Service variables (webhook default)', 'both'],
+  ['AZURE_POD_IDENTITY_AUTHORITY_HOST only', 'imds'],
+] as const;
+
+for (const client of clients) {
+  describe(client.name, () => {
+    for (const [flavourName, flavour] of flavours) {
+      const cases: Array<[string, 'multi' | 'single', 'mi' | 'default', () => Selector, () => Record<string, string>]> = [
+        ['user-assigned by client ID', 'multi', 'mi', () => `clientId=${world.msi.clientId}`, () => ({ oid: world.msi.objectId, appid: world.msi.clientId })],
+        ['user-assigned by resource ID', 'multi', 'mi', () => `resourceId=${world.msi2.resourceId}`, () => ({ oid: world.msi2.objectId, appid: world.msi2.clientId })],
+        ...client.modes.map(
+          (mode): [string, 'single', 'mi' | 'default', () => Selector, () => Record<string, string>] => [
+            mode === 'default' ? 'DefaultAzureCredential, no identity named' : 'managed identity, no identity named',
+            'single',
+            mode,
+            () => '',
+            () => {
+              const sp = world.identities.find((i) => i.name === 'sp-cert')!;
+              return { oid: sp.objectID!, appid: sp.clientID! };
+            },
+          ],
+        ),
+      ];
+      if (flavour === 'imds' && client.ignoresImdsHost) {
+        it(`${flavourName}: does not reach the sidecar (${client.ignoresImdsHost}); use the default variables or NMI interception`, async () => {
+          expect(client.missing(), `${client.name} cannot run here`).toBeUndefined();
+          const r = await run(client.argv('mi', `clientId=${world.msi.clientId}`), { ...injectedEnv('multi', flavour), COMPAT_TIMEOUT: '5s' });
+          expect(r.code).not.toBe(0);
+          // It tried the fixed IMDS address, which the no-egress proxy refused (the message names no address).
+          expect(r.stderr).toMatch(/ManagedIdentityCredential/);
+        });
+        continue;
+      }
+      it.each(cases)(`${flavourName}: %s`, async (_name, pod, mode, selector, expected) => {
+        const missing = client.missing();
+        expect(missing, `${client.name} cannot run here`).toBeUndefined();
+        const r = await run(client.argv(mode, selector()), injectedEnv(pod, flavour));
+        expect(r.code, `${client.name} failed:\n${r.stderr.slice(-2000)}`).toBe(0);
+        const claims = world.tenant.verify(r.stdout.trim());
+        expect(claims).toMatchObject({ aud: RESOURCE, tid: world.tenant.id, ...expected() });
+        expect(claims.exp as number).toBeGreaterThan(Date.now() / 1000 + 600);
+      });
+    }
+  });
+}
+
+describe('Secrets Store CSI driver request shape (/host/token)', () => {
+  it('GET /host/token/?resource with podname/podns answers {token: {access_token, expires_on, ...}, clientid}', async () => {
+    const res = await fetch(`${nmi.url}/host/token/?resource=${encodeURIComponent(RESOURCE)}`, { headers: { podname: 'single', podns: 'demo' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { token: Record<string, string>; clientid: string };
+    const sp = world.identities.find((i) => i.name === 'sp-cert')!;
+    expect(body.clientid).toBe(sp.clientID);
+    // The driver decodes `token` as an ADAL token: string fields access_token, expires_in, expires_on, resource, token_type.
+    for (const k of ['access_token', 'expires_in', 'expires_on', 'not_before', 'resource', 'token_type']) expect(typeof body.token[k]).toBe('string');
+    expect(world.tenant.verify(body.token.access_token!)).toMatchObject({ aud: RESOURCE, appid: sp.clientID });
+  });
+});
