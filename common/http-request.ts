@@ -1,8 +1,9 @@
 // One HTTP(S) request with a timeout, answered as status + headers + text. node: built-ins only, so the
 // sidecar can use it too.
 
-import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { http, https } from './node-http.ts';
 
 export interface RawReply {
   status: number;
@@ -19,7 +20,7 @@ export interface RequestOptions {
 }
 
 export function sendRequest(url: URL, opts: RequestOptions): Promise<RawReply> {
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const send = url.protocol === 'https:' ? https().request : http.request;
   const headers = { ...opts.headers, ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}) };
   return new Promise((resolve, reject) => {
     const req = send(url, { method: opts.method ?? 'GET', headers, agent: opts.agent, timeout: opts.timeoutMs }, (res) => {

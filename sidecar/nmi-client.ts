@@ -3,8 +3,8 @@
 // rotations are picked up (calls are rare: the cache answers almost everything).
 
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:http';
 import { jsonObject, retryAfterSeconds, sendRequest } from '../common/http-request.ts';
+import { http } from '../common/node-http.ts';
 import { UpstreamError } from '../tokens/token-cache.ts';
 import type { Token, TokenRequest } from '../tokens/wire.ts';
 
@@ -14,7 +14,7 @@ export interface NmiClient {
   healthy(): Promise<boolean>;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 const get = (url: URL, headers: Record<string, string>, timeoutMs: number) => sendRequest(url, { headers, timeoutMs, agent });
 
 export function nmiClient(nmiUrl: string, tokenFile: string, timeoutMs = 10_000): NmiClient {

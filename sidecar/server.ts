@@ -1,8 +1,9 @@
 // `podid sidecar`: the token API on loopback and the health endpoints on the pod IP, node: built-ins only.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { urlHost, type ListenAddress } from '../common/listen.ts';
+import { http } from '../common/node-http.ts';
 import type { NmiClient } from './nmi-client.ts';
 import { TokenCache, UpstreamError } from '../tokens/token-cache.ts';
 import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest, type WireError } from '../tokens/wire.ts';
@@ -47,7 +48,7 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
   const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries });
   let ready = false;
 
-  const tokenServer = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const tokenServer = http.createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     // MSAL asks for `/metadata/identity/oauth2/token/` (trailing slash); App Service paths vary in case.
     const path = url.pathname.replace(/\/+$/, '').toLowerCase();
@@ -71,7 +72,7 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
   });
   tokenServer.keepAliveTimeout = 60_000;
 
-  const healthServer = createServer(async (req, res) => {
+  const healthServer = http.createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/livez') return send(res, 200, { status: 'ok' });
     if (path !== '/healthz') return send(res, 404, { error: 'not_found', error_description: 'health endpoints: /healthz, /livez' });

@@ -1,0 +1,93 @@
+// npm run bench:sidecar — the per-pod token server as the image runs it (dist/, its own process):
+// cached-token throughput and latency over keep-alive against the same process's /livez baseline,
+// cold-miss latency (sidecar → NMI → AAD emulator) against calling NMI directly, and memory idle and
+// under load. The emulators and NMI run in this process on loopback.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JsonReply } from '../common/https-json.ts';
+import { jsonObject, sendRequest } from '../common/http-request.ts';
+import { startWorld } from '../test/emulators/world.ts';
+import { startLocalNmi } from '../test/local-nmi.ts';
+import { startSidecarProcess } from '../test/sidecar-process.ts';
+import { fmt, runLoad } from './load.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const coldSamples = Number(process.env.BENCH_COLD ?? 200);
+
+async function memory(pid: number): Promise<{ rss: number; anon: number; file: number; peak: number }> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  const mib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+  return { rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile'), peak: mib('VmHWM') };
+}
+const mem = (m: { rss: number; anon: number; file: number }) => `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
+
+function percentiles(ms: number[]): { p50: number; p99: number } {
+  const s = Float64Array.from(ms).sort();
+  return { p50: s[Math.floor(0.5 * s.length)]!, p99: s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]! };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'podid-bench-sidecar-'));
+const world = await startWorld(dir);
+const nmi = await startLocalNmi(world, dir);
+const tokenFile = join(dir, 'sa-token');
+await writeFile(tokenFile, nmi.addPod({ name: 'bench', labels: { aadpodidbinding: 'sp-secret' } }));
+const sidecar = await startSidecarProcess({ nmiUrl: nmi.url, tokenFile, identityHeader: 'bench-header', entry: 'dist/cli/main.js' });
+try {
+  const pid = sidecar.proc.pid!;
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle = await memory(pid);
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const get = async (url: string, headers: Record<string, string> = {}): Promise<JsonReply> => {
+    const r = await sendRequest(new URL(url), { headers, timeoutMs: 10_000, agent });
+    return { status: r.status, body: jsonObject(r.text) };
+  };
+  const imds = (resource: string) => get(`${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`, { Metadata: 'true' });
+  const ok = (r: JsonReply) => r.status === 200 && typeof (r.body as { access_token?: unknown }).access_token === 'string';
+
+  // Cold misses: each new resource costs sidecar → NMI → Azure AD (MSAL, client secret) → back.
+  const cold: number[] = [];
+  const direct: number[] = [];
+  const saToken = (await readFile(tokenFile, 'utf8')).trim();
+  for (let i = 0; i < coldSamples; i++) {
+    let t0 = performance.now();
+    const r = await imds(`https://cold-${i}.example`);
+    cold.push(performance.now() - t0);
+    if (!ok(r)) throw new Error(`cold request ${i} failed: ${r.status}`);
+    t0 = performance.now();
+    const d = await get(`${nmi.url}/sidecar/token?resource=${encodeURIComponent(`https://direct-${i}.example`)}`, { authorization: `Bearer ${saToken}` });
+    direct.push(performance.now() - t0);
+    if (d.status !== 200) throw new Error(`direct NMI request ${i} failed: ${d.status}`);
+  }
+
+  await runLoad(() => imds('https://vault.azure.net'), ok, concurrency, 1); // warm-up
+  const baseline = await runLoad(() => get(`${sidecar.healthUrl}/livez`), (r) => r.status === 200, concurrency, seconds);
+  const cached = await runLoad(() => imds('https://vault.azure.net'), ok, concurrency, seconds);
+  // One app asking at a time, as a pod's SDK does: latency without queueing behind 15 other clients.
+  const single = await runLoad(() => imds('https://vault.azure.net'), ok, 1, seconds);
+  const singleBaseline = await runLoad(() => get(`${sidecar.healthUrl}/livez`), (r) => r.status === 200, 1, seconds);
+  const loaded = await memory(pid);
+  const c = percentiles(cold);
+  const d = percentiles(direct);
+
+  console.log(`podid sidecar benchmark: dist/ build in its own process, ${concurrency} keep-alive clients, ${seconds} s per run, Node ${process.version}`);
+  console.log(`  baseline GET /livez (same process)  ${fmt(baseline)}`);
+  console.log(`  cached IMDS token                   ${fmt(cached)}`);
+  console.log(`  cached vs baseline                  ${(cached.rps / baseline.rps).toFixed(2)}x throughput, ${(cached.p99ms / baseline.p99ms).toFixed(2)}x p99`);
+  console.log(`  1 client: baseline /livez           ${fmt(singleBaseline)}`);
+  console.log(`  1 client: cached IMDS token         ${fmt(single)}`);
+  console.log(`  cold miss via NMI → AAD emulator    p50 ${c.p50.toFixed(2)} ms  p99 ${c.p99.toFixed(2)} ms  (${coldSamples} new resources, one at a time)`);
+  console.log(`  NMI called directly, cold           p50 ${d.p50.toFixed(2)} ms  p99 ${d.p99.toFixed(2)} ms  (sidecar adds ${(c.p50 - d.p50).toFixed(2)} ms at p50)`);
+  console.log(`  sidecar memory idle                 ${mem(idle)}`);
+  console.log(`  sidecar memory after load           ${mem(loaded)}, peak RSS ${loaded.peak.toFixed(1)} MiB`);
+  console.log('  (file-backed pages are the node binary and its libraries, shared by every process mapping the same image layer)');
+  if (cached.errors || baseline.errors) process.exitCode = 1;
+} finally {
+  await sidecar.stop();
+  await nmi.close();
+  await world.close();
+  await rm(dir, { recursive: true, force: true });
+}
