@@ -22,7 +22,7 @@ interface ReviewReply {
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run podid locally on loopback with a development certificate and show it mutate a sample pod',
+  summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token',
   flags: [
     { name: 'listen', env: 'PODID_DEMO_LISTEN', default: '127.0.0.1:8443', help: 'where the demo webhook listens (port 0 picks a free one)' },
     { name: 'once', env: 'PODID_DEMO_ONCE', boolean: true, help: 'exit after showing the sample instead of serving until Ctrl-C' },
@@ -63,16 +63,23 @@ export const demoCommand: Command = {
       out.write(`${JSON.stringify(mutated, null, 2)}\n\n`);
       out.write(`${patch.length} patch operations; the sidecar "${mutated.spec.initContainers?.[0]?.name}" starts first and app containers ask it for tokens.\n`);
       for (const w of response?.warnings ?? []) out.write(`warning: ${w}\n`);
-      if (v.once === 'true') {
-        await webhook.close();
+
+      const app = mutated.spec.containers[0]!;
+      const injected = Object.fromEntries((app.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+      const tokens = await (await import('./demo-tokens.ts')).runTokenDemo(dir, pod.metadata?.labels?.aadpodidbinding ?? '', injected);
+      out.write(`\nNow the pod's side, on loopback:\n${tokens.lines.join('\n')}\n`);
+      try {
+        if (v.once === 'true') return 0;
+        out.write(`\nTry it yourself (Ctrl-C stops the demo):\n`);
+        out.write(`  curl --cacert ${files.ca} -H 'content-type: application/json' --data @${files.review} ${webhook.url}/mutate\n`);
+        out.write(`  curl --cacert ${files.ca} ${webhook.url}/metrics | grep podid_admission\n`);
+        out.write(`${tokens.tryLines.join('\n')}\n`);
+        await untilSignal();
         return 0;
+      } finally {
+        await tokens.close();
+        await webhook.close();
       }
-      out.write(`\nTry it yourself (Ctrl-C stops the demo):\n`);
-      out.write(`  curl --cacert ${files.ca} -H 'content-type: application/json' --data @${files.review} ${webhook.url}/mutate\n`);
-      out.write(`  curl --cacert ${files.ca} ${webhook.url}/metrics | grep podid_admission\n`);
-      await untilSignal();
-      await webhook.close();
-      return 0;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,58 @@
+// The token half of `podid demo`: the AAD and IMDS emulators, NMI, and the sidecar of the sample pod, all
+// on loopback, and a real Azure SDK call made with exactly the variables the webhook injected.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startWorld } from '../test/emulators/world.ts';
+import { decodeJwt } from '../test/emulators/jwt.ts';
+import { startLocalNmi } from '../test/local-nmi.ts';
+import { nmiClient } from '../sidecar/nmi-client.ts';
+import { startSidecar } from '../sidecar/server.ts';
+
+export interface TokenDemo {
+  lines: string[];
+  tryLines: string[];
+  close(): Promise<void>;
+}
+
+export async function runTokenDemo(dir: string, selector: string, injected: Record<string, string>): Promise<TokenDemo> {
+  const world = await startWorld(dir);
+  const nmi = await startLocalNmi(world, dir);
+  nmi.store.upsertBinding({ name: `${selector}-binding`, namespace: 'demo', namespaced: false, azureIdentity: 'sp-cert', selector });
+  const tokenFile = join(dir, 'sa-token');
+  await writeFile(tokenFile, nmi.addPod({ name: 'sample', labels: { aadpodidbinding: selector } }));
+  const sidecar = await startSidecar(
+    { listen: { host: '127.0.0.1', port: 0 }, healthListen: { host: '127.0.0.1', port: 0 }, identityHeader: injected.IDENTITY_HEADER ?? '', refreshAheadSeconds: 300, maxEntries: 64 },
+    nmiClient(nmi.url, tokenFile),
+    () => {},
+  );
+  const close = async () => {
+    await sidecar.close();
+    await nmi.close();
+    await world.close();
+  };
+  const lines = [`Emulated Azure AD at ${world.aad.url} and node IMDS at ${world.imds.url}; NMI at ${nmi.url}; the pod's sidecar at ${sidecar.tokenUrl}.`];
+  // The webhook's addresses name the sidecar's port in the pod (2578); here it listens on a free one.
+  const env: Record<string, string> = { ...injected, AZURE_POD_IDENTITY_AUTHORITY_HOST: sidecar.tokenUrl, IDENTITY_ENDPOINT: `${sidecar.tokenUrl}/msi/token` };
+  try {
+    // A real SDK, unmodified: only the variables the webhook injected are set.
+    const { ManagedIdentityCredential } = await import('@azure/identity');
+    Object.assign(process.env, env);
+    const token = await new ManagedIdentityCredential().getToken('https://vault.azure.net/.default');
+    const c = decodeJwt(token.token).claims;
+    lines.push(
+      `@azure/identity ManagedIdentityCredential().getToken('https://vault.azure.net/.default') in the app container got a token:`,
+      `  aud ${String(c.aud)}  appid ${String(c.appid)}  oid ${String(c.oid)}  tid ${String(c.tid)}  expires ${new Date(token.expiresOnTimestamp).toISOString()}`,
+      `  (binding ${selector} → AzureIdentity demo/sp-cert: the sidecar asked NMI, NMI asked Azure AD with the identity's certificate)`,
+    );
+  } catch (err) {
+    lines.push(`(no SDK call: ${(err as Error).message}; try the curl lines below)`);
+  }
+  const tryLines = [
+    `  curl -H Metadata:true '${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net'`,
+    `  curl -H 'X-IDENTITY-HEADER: ${env.IDENTITY_HEADER ?? ''}' '${env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://storage.azure.com'`,
+    `  curl -H podname:sample -H podns:demo '${nmi.url}/host/token/?resource=https://vault.azure.net'`,
+    `  curl ${nmi.url}/metrics | grep podid_nmi_token`,
+  ];
+  return { lines, tryLines, close };
+}
