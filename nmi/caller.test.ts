@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { CallerError, cachedReviewer, callerFromReview, type Caller } from './caller.ts';
+
+const good = {
+  authenticated: true,
+  audiences: ['podid'],
+  user: { username: 'system:serviceaccount:apps:web', extra: { 'authentication.kubernetes.io/pod-name': ['web-1'], 'authentication.kubernetes.io/pod-uid': ['uid-1'] } },
+};
+
+describe('TokenReview status → caller', () => {
+  it('accepts a pod-bound service-account token for the audience', () => {
+    expect(callerFromReview(good, 'podid')).toEqual({ namespace: 'apps', podName: 'web-1', podUID: 'uid-1', serviceAccount: 'web' });
+  });
+
+  it.each([
+    ['not authenticated', { authenticated: false, error: 'token expired' }, 'token expired'],
+    ['another audience', { ...good, audiences: ['https://kubernetes.default.svc'] }, 'audience "podid"'],
+    ['a user, not a service account', { ...good, user: { username: 'alice' } }, 'service account'],
+    ['a legacy (not pod-bound) token', { ...good, user: { username: 'system:serviceaccount:apps:web', extra: {} } }, 'not bound to a pod'],
+    ['no status at all', undefined, 'not accepted'],
+  ])('refuses %s with 401', (_name, status, message) => {
+    let err: unknown;
+    try {
+      callerFromReview(status, 'podid');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CallerError);
+    expect((err as CallerError).status).toBe(401);
+    expect((err as Error).message).toContain(message);
+  });
+
+  it('caches accepted reviews briefly by token hash, never failures', async () => {
+    let calls = 0;
+    let now = 0;
+    const inner = { review: async (t: string): Promise<Caller> => (calls++, t === 'bad' ? Promise.reject(new CallerError(401, 'no')) : { namespace: 'a', podName: 'p', podUID: 'u', serviceAccount: 's' }) };
+    const r = cachedReviewer(inner, 1000, 10, () => now);
+    await r.review('t');
+    await r.review('t');
+    expect(calls).toBe(1);
+    now = 1001;
+    await r.review('t');
+    expect(calls).toBe(2);
+    await expect(r.review('bad')).rejects.toThrow();
+    await expect(r.review('bad')).rejects.toThrow();
+    expect(calls).toBe(4);
+  });
+});

@@ -1,0 +1,159 @@
+// NMI's Kubernetes side (@kubernetes/client-node): informers that fill the pod index and the identity
+// store, TokenReview for sidecar callers, Secrets for service principals, and the AzureAssignedIdentity
+// writer. Everything decided here comes from the pure modules beside it.
+
+import {
+  ApiException,
+  AuthenticationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  ListWatch,
+  Watch as KubeWatch,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { Logger } from '../common/log.ts';
+import { API_GROUP, API_VERSION } from '../identity/crds.ts';
+import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
+import { assignmentObject, NODE_LABEL, planAssignments, type Assignment } from './assignments.ts';
+import { callerFromReview, type Reviewer } from './caller.ts';
+import type { IdentityStore } from './identity-store.ts';
+import { toNodePod, type PodIndex } from './pod-index.ts';
+import type { SecretData } from './sp-credentials.ts';
+
+export function kubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+type Meta = { metadata?: { name?: string; namespace?: string } };
+const nameOf = (o: Meta) => ({ namespace: o.metadata?.namespace ?? 'default', name: o.metadata?.name ?? '' });
+
+interface Watch<T> {
+  path: string;
+  list: () => Promise<{ items: T[] }>;
+  fieldSelector?: string;
+  upsert(o: T): void;
+  remove(o: T): void;
+}
+
+/** Starts the informers; resolves once every initial list is in. `onChange` fires after any event. */
+export async function startInformers(kc: KubeConfig, nodeName: string, pods: PodIndex, store: IdentityStore, log: Logger, onChange: () => void): Promise<() => void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const crd = (plural: string) => async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: unknown[] };
+  const invalid = (kind: string, o: Meta, errors: { field: string; message: string }[]) =>
+    log.warn({ kind, object: `${nameOf(o).namespace}/${nameOf(o).name}`, errors: errors.map((e) => `${e.field}: ${e.message}`) }, 'ignoring invalid object');
+  const watches: Watch<any>[] = [
+    {
+      path: '/api/v1/pods',
+      fieldSelector: `spec.nodeName=${nodeName}`,
+      list: () => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }),
+      upsert: (o) => {
+        const p = toNodePod(o);
+        if (p) pods.upsert(p);
+      },
+      remove: (o) => pods.remove(nameOf(o).namespace, nameOf(o).name),
+    },
+    {
+      path: `/apis/${API_GROUP}/${API_VERSION}/azureidentities`,
+      list: crd('azureidentities'),
+      upsert: (o) => {
+        const r = parseAzureIdentity(o);
+        if (r.ok) store.upsertIdentity(r.value);
+        else invalid('AzureIdentity', o, r.errors);
+      },
+      remove: (o) => store.removeIdentity(nameOf(o).namespace, nameOf(o).name),
+    },
+    {
+      path: `/apis/${API_GROUP}/${API_VERSION}/azureidentitybindings`,
+      list: crd('azureidentitybindings'),
+      upsert: (o) => {
+        const r = parseAzureIdentityBinding(o);
+        if (r.ok) store.upsertBinding(r.value);
+        else invalid('AzureIdentityBinding', o, r.errors);
+      },
+      remove: (o) => store.removeBinding(nameOf(o).namespace, nameOf(o).name),
+    },
+    {
+      path: `/apis/${API_GROUP}/${API_VERSION}/azurepodidentityexceptions`,
+      list: crd('azurepodidentityexceptions'),
+      upsert: (o) => {
+        const r = parseAzurePodIdentityException(o);
+        if (r.ok) store.upsertException(r.value);
+        else invalid('AzurePodIdentityException', o, r.errors);
+      },
+      remove: (o) => store.removeException(nameOf(o).namespace, nameOf(o).name),
+    },
+  ];
+  const informers = watches.map((w) => {
+    const informer = new ListWatch<KubernetesObject>(w.path, new KubeWatch(kc), w.list as () => Promise<any>, false, undefined, w.fieldSelector);
+    const changed = (fn: (o: unknown) => void) => (o: unknown) => {
+      fn(o);
+      onChange();
+    };
+    informer.on('add', changed(w.upsert));
+    informer.on('update', changed(w.upsert));
+    informer.on('delete', changed(w.remove));
+    informer.on('error', (err: unknown) => {
+      log.warn({ path: w.path, err: (err as Error)?.message }, 'watch failed; restarting in 3 s');
+      setTimeout(() => void informer.start().catch(() => {}), 3000);
+    });
+    return informer;
+  });
+  await Promise.all(informers.map((i) => i.start()));
+  return () => {
+    for (const i of informers) void i.stop();
+  };
+}
+
+/** TokenReview with the audience podid's sidecars present. */
+export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
+  const auth = kc.makeApiClient(AuthenticationV1Api);
+  return {
+    async review(token) {
+      const review = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } });
+      return callerFromReview(review.status, audience);
+    },
+  };
+}
+
+export function kubeSecrets(kc: KubeConfig): (ref: { name: string; namespace: string }) => Promise<SecretData> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async (ref) => {
+    let secret;
+    try {
+      secret = await core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+    } catch (err) {
+      throw new Error(err instanceof ApiException && err.code === 404 ? 'not found' : `cannot be read (${err instanceof ApiException ? err.code : 'error'})`);
+    }
+    return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  };
+}
+
+/** Brings this node's AzureAssignedIdentity objects in line with `desired`. */
+export async function syncAssignments(kc: KubeConfig, nodeName: string, desired: Assignment[], log: Logger): Promise<{ created: number; removed: number }> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const base = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
+  const list = (await custom.listClusterCustomObject({ ...base, labelSelector: `${NODE_LABEL}=${nodeName}` })) as { items: Meta[] };
+  const plan = planAssignments(desired, list.items.map(nameOf));
+  for (const a of plan.create) {
+    const body = assignmentObject(a, nodeName);
+    try {
+      await custom.createNamespacedCustomObject({ ...base, namespace: a.namespace, body });
+      await custom.patchNamespacedCustomObjectStatus({ ...base, namespace: a.namespace, name: a.name, body: [{ op: 'add', path: '/status', value: body.status }] });
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 409)) log.warn({ assignment: `${a.namespace}/${a.name}`, code: (err as ApiException<unknown>).code }, 'cannot create AzureAssignedIdentity');
+    }
+  }
+  for (const e of plan.remove) {
+    try {
+      await custom.deleteNamespacedCustomObject({ ...base, namespace: e.namespace, name: e.name });
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 404)) log.warn({ assignment: `${e.namespace}/${e.name}`, code: (err as ApiException<unknown>).code }, 'cannot delete AzureAssignedIdentity');
+    }
+  }
+  return { created: plan.create.length, removed: plan.remove.length };
+}
