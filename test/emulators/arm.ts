@@ -1,0 +1,50 @@
+// The slice of Azure Resource Manager that `az login --identity` reads after it has a token: the
+// subscriptions and tenants the identity can see. HTTPS; the bearer token must be one the tenant issued
+// for ARM's audience.
+
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { reply } from './faults.ts';
+import type { Tenant } from './tenant.ts';
+
+export interface RunningArm {
+  url: string;
+  subscriptionId: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.azure.com/', 'https://management.core.windows.net', 'https://management.azure.com'];
+
+export async function startArm(opts: { tenant: Tenant; tls: { cert: string; key: string }; host?: string; port?: number; subscriptionId?: string }): Promise<RunningArm> {
+  const subscriptionId = opts.subscriptionId ?? crypto.randomUUID();
+  const requests: string[] = [];
+  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://management.azure.com');
+    requests.push(`${req.method} ${url.pathname}`);
+    const auth = req.headers.authorization ?? '';
+    try {
+      const claims = opts.tenant.verify(auth.replace(/^Bearer /, ''));
+      if (!ARM_AUDIENCES.includes(String(claims.aud))) throw new Error(`audience ${String(claims.aud)} is not ARM`);
+    } catch (err) {
+      return reply(res, 401, { error: { code: 'InvalidAuthenticationToken', message: (err as Error).message } });
+    }
+    if (url.pathname === '/subscriptions') {
+      return reply(res, 200, { value: [{ id: `/subscriptions/${subscriptionId}`, subscriptionId, tenantId: opts.tenant.id, displayName: 'podid emulated subscription', state: 'Enabled', managedByTenants: [] }] });
+    }
+    if (url.pathname === '/tenants') return reply(res, 200, { value: [{ id: `/tenants/${opts.tenant.id}`, tenantId: opts.tenant.id, displayName: 'podid emulated tenant' }] });
+    reply(res, 404, { error: { code: 'NotFound', message: `the ARM emulator does not serve ${url.pathname}` } });
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `https://${addr.address}:${addr.port}`,
+    subscriptionId,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
