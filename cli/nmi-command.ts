@@ -5,19 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { parseDurationMs } from '../common/duration.ts';
 import { parseListen, parsePort } from '../common/listen.ts';
 import { createLogger } from '../common/log.ts';
-import { desiredAssignments } from '../nmi/assignments.ts';
-import { cachedReviewer } from '../nmi/caller.ts';
-import { IdentityStore } from '../nmi/identity-store.ts';
-import { imdsProvider } from '../nmi/imds-provider.ts';
-import { iptablesRunner, startInterception } from '../nmi/iptables.ts';
+import { startDaemon } from '../nmi/daemon.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
-import { kubeConfig, kubeReviewer, kubeSecrets, startInformers, syncAssignments } from '../nmi/kube.ts';
-import { createNmiMetrics } from '../nmi/metrics.ts';
-import { msalNetwork } from '../nmi/msal-network.ts';
-import { msalProvider } from '../nmi/msal-provider.ts';
-import { PodIndex } from '../nmi/pod-index.ts';
-import { startNmi } from '../nmi/server.ts';
-import { TokenService } from '../nmi/token-service.ts';
+import { kubeConfig } from '../nmi/kube.ts';
 import { UsageError, convert, type Command, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
@@ -66,60 +56,33 @@ export const nmiCommand: Command = {
   async run(v) {
     const log = createLogger('nmi', v['log-level']);
     const listen = convert(v, 'listen', parseListen);
-    const nodeName = v['node-name']!;
     const maxEntries = Number(v['max-tokens']);
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new UsageError('--max-tokens must be a positive integer');
     const intercept = v.intercept === 'true' ? interceptConfigFrom(v, listen.port) : undefined;
-    const forceNamespaced = v['force-namespaced'] === 'true';
     const extraCaPem = v['extra-ca-file'] ? await readFile(v['extra-ca-file'], 'utf8') : undefined;
 
-    const kc = kubeConfig(v.kubeconfig || undefined);
-    const pods = new PodIndex();
-    const store = new IdentityStore();
-    const metrics = createNmiMetrics();
-    const tokens = new TokenService({
-      imds: imdsProvider(v['imds-url']!),
-      msal: msalProvider({ authorityHost: v['authority-host']!, readSecret: kubeSecrets(kc), federatedTokenFile: v['federated-token-file'] || undefined, network: msalNetwork({ extraCaPem }) }),
-      refreshAheadSeconds: convert(v, 'refresh-ahead', parseDurationMs) / 1000,
-      maxEntries,
-      metrics,
-    });
-    let ready = false;
-    const nmi = await startNmi(
-      { listen, imdsUrl: v['imds-url']!, nodeIPs: v['node-ip'] ? [v['node-ip']] : [], podWaitMs: convert(v, 'pod-wait', parseDurationMs), forceNamespaced },
-      { pods, store, tokens, reviewer: cachedReviewer(kubeReviewer(kc, v['token-audience']!)), metrics, log, ready: () => ready },
+    const daemon = await startDaemon(
+      {
+        kc: kubeConfig(v.kubeconfig || undefined),
+        nodeName: v['node-name']!,
+        nodeIP: v['node-ip'] || undefined,
+        listen,
+        tokenAudience: v['token-audience']!,
+        imdsUrl: v['imds-url']!,
+        authorityHost: v['authority-host']!,
+        extraCaPem,
+        federatedTokenFile: v['federated-token-file'] || undefined,
+        forceNamespaced: v['force-namespaced'] === 'true',
+        podWaitMs: convert(v, 'pod-wait', parseDurationMs),
+        refreshAheadSeconds: convert(v, 'refresh-ahead', parseDurationMs) / 1000,
+        maxTokens: maxEntries,
+        assignments: v.assignments === 'true',
+        intercept: intercept && { config: intercept, intervalMs: convert(v, 'iptables-interval', parseDurationMs), binary: v['iptables-binary']! },
+      },
+      log,
     );
-
-    // AzureAssignedIdentity objects follow the informers, at most once a second.
-    let dirty = true;
-    let syncing = false;
-    const sync = async () => {
-      if (!ready || !dirty || syncing || v.assignments !== 'true') return;
-      dirty = false;
-      syncing = true;
-      try {
-        const r = await syncAssignments(kc, nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced }), log);
-        if (r.created || r.removed) log.info(r, 'AzureAssignedIdentity objects updated');
-      } catch (err) {
-        dirty = true;
-        log.warn({ err: (err as Error).message }, 'cannot sync AzureAssignedIdentity objects');
-      } finally {
-        syncing = false;
-      }
-    };
-    const stopInformers = await startInformers(kc, nodeName, pods, store, log, () => (dirty = true));
-    ready = true;
-    log.info({ node: nodeName, pods: pods.size, ...store.counts }, 'informers synced');
-    const syncTimer = setInterval(() => void sync(), 1000);
-    const fullTimer = setInterval(() => (dirty = true), 60_000);
-    const stopIntercept = intercept ? await startInterception(iptablesRunner(v['iptables-binary']), intercept, convert(v, 'iptables-interval', parseDurationMs), log) : undefined;
-
     await untilSignal();
-    clearInterval(syncTimer);
-    clearInterval(fullTimer);
-    await stopIntercept?.();
-    stopInformers();
-    await nmi.close();
+    await daemon.close();
     return 0;
   },
 };

@@ -1,0 +1,99 @@
+// NMI on a cluster, wired: informers → indexes, TokenReview, Secrets, token providers, the HTTP server,
+// AzureAssignedIdentity bookkeeping and (optionally) interception. `podid nmi` and the end-to-end tests
+// start it the same way.
+
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ListenAddress } from '../common/listen.ts';
+import type { Logger } from '../common/log.ts';
+import { desiredAssignments } from './assignments.ts';
+import { cachedReviewer } from './caller.ts';
+import { IdentityStore } from './identity-store.ts';
+import { imdsProvider } from './imds-provider.ts';
+import { iptablesRunner, startInterception } from './iptables.ts';
+import type { InterceptConfig } from './iptables-rules.ts';
+import { kubeReviewer, kubeSecrets, startInformers, syncAssignments } from './kube.ts';
+import { createNmiMetrics } from './metrics.ts';
+import { msalNetwork } from './msal-network.ts';
+import { msalProvider } from './msal-provider.ts';
+import { PodIndex } from './pod-index.ts';
+import { startNmi } from './server.ts';
+import { TokenService } from './token-service.ts';
+
+export interface DaemonSettings {
+  kc: KubeConfig;
+  nodeName: string;
+  nodeIP?: string;
+  listen: ListenAddress;
+  tokenAudience: string;
+  imdsUrl: string;
+  authorityHost: string;
+  extraCaPem?: string;
+  federatedTokenFile?: string;
+  forceNamespaced: boolean;
+  podWaitMs: number;
+  refreshAheadSeconds: number;
+  maxTokens: number;
+  assignments: boolean;
+  intercept?: { config: InterceptConfig; intervalMs: number; binary: string };
+}
+
+export interface RunningDaemon {
+  url: string;
+  pods: PodIndex;
+  store: IdentityStore;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(s: DaemonSettings, log: Logger): Promise<RunningDaemon> {
+  const pods = new PodIndex();
+  const store = new IdentityStore();
+  const metrics = createNmiMetrics();
+  const tokens = new TokenService({
+    imds: imdsProvider(s.imdsUrl),
+    msal: msalProvider({ authorityHost: s.authorityHost, readSecret: kubeSecrets(s.kc), federatedTokenFile: s.federatedTokenFile, network: msalNetwork({ extraCaPem: s.extraCaPem }) }),
+    refreshAheadSeconds: s.refreshAheadSeconds,
+    maxEntries: s.maxTokens,
+    metrics,
+  });
+  let ready = false;
+  const nmi = await startNmi(
+    { listen: s.listen, imdsUrl: s.imdsUrl, nodeIPs: s.nodeIP ? [s.nodeIP] : [], podWaitMs: s.podWaitMs, forceNamespaced: s.forceNamespaced },
+    { pods, store, tokens, reviewer: cachedReviewer(kubeReviewer(s.kc, s.tokenAudience)), metrics, log, ready: () => ready },
+  );
+
+  // AzureAssignedIdentity objects follow the informers, at most once a second, and fully every minute.
+  let dirty = true;
+  let syncing = false;
+  const sync = async () => {
+    if (!ready || !dirty || syncing || !s.assignments) return;
+    dirty = false;
+    syncing = true;
+    try {
+      const r = await syncAssignments(s.kc, s.nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced }), log);
+      if (r.created || r.removed) log.info(r, 'AzureAssignedIdentity objects updated');
+    } catch (err) {
+      dirty = true;
+      log.warn({ err: (err as Error).message }, 'cannot sync AzureAssignedIdentity objects');
+    } finally {
+      syncing = false;
+    }
+  };
+  const stopInformers = await startInformers(s.kc, s.nodeName, pods, store, log, () => (dirty = true));
+  ready = true;
+  log.info({ node: s.nodeName, pods: pods.size, ...store.counts }, 'informers synced');
+  const syncTimer = setInterval(() => void sync(), 1000);
+  const fullTimer = setInterval(() => (dirty = true), 60_000);
+  const stopIntercept = s.intercept ? await startInterception(iptablesRunner(s.intercept.binary), s.intercept.config, s.intercept.intervalMs, log) : undefined;
+  return {
+    url: nmi.url,
+    pods,
+    store,
+    async close() {
+      clearInterval(syncTimer);
+      clearInterval(fullTimer);
+      await stopIntercept?.();
+      stopInformers();
+      await nmi.close();
+    },
+  };
+}
