@@ -35,7 +35,9 @@ const world = await startWorld(dir);
 const nmi = await startLocalNmi(world, dir);
 const tokenFile = join(dir, 'sa-token');
 await writeFile(tokenFile, nmi.addPod({ name: 'bench', labels: { aadpodidbinding: 'sp-secret' } }));
-const sidecar = await startSidecarProcess({ nmiUrl: nmi.url, tokenFile, identityHeader: 'bench-header', entry: 'dist/cli/main.js' });
+// BENCH_SIDECAR_NODE_ARGS: Node flags for the sidecar process, to compare memory settings.
+const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const sidecar = await startSidecarProcess({ nmiUrl: nmi.url, tokenFile, identityHeader: 'bench-header', entry: 'dist/cli/main.js', nodeArgs });
 try {
   const pid = sidecar.proc.pid!;
   await new Promise((r) => setTimeout(r, 1000));
@@ -73,7 +75,7 @@ try {
   const c = percentiles(cold);
   const d = percentiles(direct);
 
-  console.log(`podid sidecar benchmark: dist/ build in its own process, ${concurrency} keep-alive clients, ${seconds} s per run, Node ${process.version}`);
+  console.log(`podid sidecar benchmark: dist/ build in its own process${nodeArgs.length ? ` (node ${nodeArgs.join(' ')})` : ''}, ${concurrency} keep-alive clients, ${seconds} s per run, Node ${process.version}`);
   console.log(`  baseline GET /livez (same process)  ${fmt(baseline)}`);
   console.log(`  cached IMDS token                   ${fmt(cached)}`);
   console.log(`  cached vs baseline                  ${(cached.rps / baseline.rps).toFixed(2)}x throughput, ${(cached.p99ms / baseline.p99ms).toFixed(2)}x p99`);

@@ -45,7 +45,7 @@ describe('podid webhook settings', () => {
     const s = parse([]);
     expect(s.listen).toEqual({ host: undefined, port: 8443 });
     expect(s.maxRequestBytes).toBe(7 * 1024 * 1024);
-    expect(s.injection).toMatchObject({ port: 2578, envFlavour: 'both', tokenExpirationSeconds: 3600, resources: { cpuLimit: undefined, memoryLimit: '64Mi' } });
+    expect(s.injection).toMatchObject({ port: 2578, envFlavour: 'both', tokenExpirationSeconds: 3600, resources: { cpuLimit: undefined, memoryLimit: '128Mi' } });
   });
   it('reads every setting from the environment', () => {
     const s = parse([], { PODID_SIDECAR_PORT: '9000', PODID_ENV_FLAVOUR: 'imds', PODID_TOKEN_EXPIRATION: '20m', PODID_SIDECAR_CPU_LIMIT: '50m' });

@@ -45,7 +45,7 @@ const cases: Case[] = [
         allowPrivilegeEscalation: false,
         capabilities: { drop: ['ALL'] },
       });
-      expect(sc.resources).toEqual({ requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } });
+      expect(sc.resources).toEqual({ requests: { cpu: '5m', memory: '32Mi' }, limits: { memory: '128Mi' } });
       expect(sc.volumeMounts).toEqual([{ name: 'podid-sa-token', mountPath: '/var/run/secrets/podid', readOnly: true }]);
       expect(p.spec.volumes).toEqual([
         {

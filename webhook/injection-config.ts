@@ -38,7 +38,7 @@ export const defaultInjectionConfig: InjectionConfig = {
   tokenAudience: 'podid',
   tokenExpirationSeconds: 3600,
   envFlavour: 'both',
-  resources: { cpuRequest: '5m', memoryRequest: '24Mi', memoryLimit: '64Mi' },
+  resources: { cpuRequest: '5m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
   runAsUser: 65532,
 };
 
