@@ -57,6 +57,8 @@ describe('Dockerfile', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^  webhook +HTTPS admission server/m);
     expect(runImage(['sidecar', '--help']).stdout).toContain('--token-file');
+    // NMI's runtime dependencies (@azure/msal-node, @kubernetes/client-node) are in the image.
+    expect(runImage(['nmi', '--help']).stdout).toContain('--intercept');
     const demo = runImage(['demo', '--once', '--listen', '127.0.0.1:0']);
     expect(demo.status).toBe(0);
     expect(demo.stdout).toContain('"name": "podid-token"');
