@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.ts';
 import { API_GROUP, API_VERSION } from '../identity/crds.ts';
+import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { assignmentObject, NODE_LABEL, planAssignments, type Assignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
@@ -43,9 +44,21 @@ interface Watch<T> {
 export async function startInformers(kc: KubeConfig, nodeName: string, pods: PodIndex, store: IdentityStore, log: Logger, onChange: () => void): Promise<() => void> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const crd = (plural: string) => async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: unknown[] };
   const invalid = (kind: string, o: Meta, errors: { field: string; message: string }[]) =>
     log.warn({ kind, object: `${nameOf(o).namespace}/${nameOf(o).name}`, errors: errors.map((e) => `${e.field}: ${e.message}`) }, 'ignoring invalid object');
+  /** A watch of one podid CRD: objects that do not parse are logged and left out. */
+  function crdWatch<T>(plural: string, kind: string, parse: (o: unknown) => Parsed<T>, upsert: (v: T) => void, remove: (namespace: string, name: string) => void): Watch<Meta> {
+    return {
+      path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
+      list: async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: Meta[] },
+      upsert: (o) => {
+        const r = parse(o);
+        if (r.ok) upsert(r.value);
+        else invalid(kind, o, r.errors);
+      },
+      remove: (o) => remove(nameOf(o).namespace, nameOf(o).name),
+    };
+  }
   const watches: Watch<any>[] = [
     {
       path: '/api/v1/pods',
@@ -57,36 +70,9 @@ export async function startInformers(kc: KubeConfig, nodeName: string, pods: Pod
       },
       remove: (o) => pods.remove(nameOf(o).namespace, nameOf(o).name),
     },
-    {
-      path: `/apis/${API_GROUP}/${API_VERSION}/azureidentities`,
-      list: crd('azureidentities'),
-      upsert: (o) => {
-        const r = parseAzureIdentity(o);
-        if (r.ok) store.upsertIdentity(r.value);
-        else invalid('AzureIdentity', o, r.errors);
-      },
-      remove: (o) => store.removeIdentity(nameOf(o).namespace, nameOf(o).name),
-    },
-    {
-      path: `/apis/${API_GROUP}/${API_VERSION}/azureidentitybindings`,
-      list: crd('azureidentitybindings'),
-      upsert: (o) => {
-        const r = parseAzureIdentityBinding(o);
-        if (r.ok) store.upsertBinding(r.value);
-        else invalid('AzureIdentityBinding', o, r.errors);
-      },
-      remove: (o) => store.removeBinding(nameOf(o).namespace, nameOf(o).name),
-    },
-    {
-      path: `/apis/${API_GROUP}/${API_VERSION}/azurepodidentityexceptions`,
-      list: crd('azurepodidentityexceptions'),
-      upsert: (o) => {
-        const r = parseAzurePodIdentityException(o);
-        if (r.ok) store.upsertException(r.value);
-        else invalid('AzurePodIdentityException', o, r.errors);
-      },
-      remove: (o) => store.removeException(nameOf(o).namespace, nameOf(o).name),
-    },
+    crdWatch('azureidentities', 'AzureIdentity', parseAzureIdentity, (v) => store.upsertIdentity(v), (ns, n) => store.removeIdentity(ns, n)),
+    crdWatch('azureidentitybindings', 'AzureIdentityBinding', parseAzureIdentityBinding, (v) => store.upsertBinding(v), (ns, n) => store.removeBinding(ns, n)),
+    crdWatch('azurepodidentityexceptions', 'AzurePodIdentityException', parseAzurePodIdentityException, (v) => store.upsertException(v), (ns, n) => store.removeException(ns, n)),
   ];
   const informers = watches.map((w) => {
     const informer = new ListWatch<KubernetesObject>(w.path, new KubeWatch(kc), w.list as () => Promise<any>, false, undefined, w.fieldSelector);

@@ -3,9 +3,9 @@
 // pass-through of everything else under /metadata to the real IMDS.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { urlHost, type ListenAddress } from '../common/listen.ts';
+import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import type { IdentitySelector } from '../identity/select.ts';
 import { UpstreamError } from '../tokens/token-cache.ts';
 import { imdsBody, parseImdsRequest, resourceFromScope, type Token } from '../tokens/wire.ts';
@@ -170,20 +170,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     send(res, 404, { error: 'not_found', error_description: 'NMI serves /sidecar/token, /host/token, /metadata/*, /healthz and /metrics' });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.listen.port, settings.listen.host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${urlHost(settings.listen.host ?? addr.address)}:${addr.port}`;
+  const url = await listenOn(server, settings.listen.host, settings.listen.port);
   log.info({ url }, 'podid NMI listening');
-  return {
-    url,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  return { url, server, close: () => closeServer(server) };
 }

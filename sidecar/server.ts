@@ -1,9 +1,9 @@
 // `podid sidecar`: the token API on loopback and the health endpoints on the pod IP, node: built-ins only.
 
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { urlHost, type ListenAddress } from '../common/listen.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ListenAddress } from '../common/listen.ts';
 import { http } from '../common/node-http.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import type { NmiClient } from './nmi-client.ts';
 import { TokenCache, UpstreamError } from '../tokens/token-cache.ts';
 import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest, type WireError } from '../tokens/wire.ts';
@@ -32,16 +32,6 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-function listen(server: Server, at: ListenAddress): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => {
-      server.off('error', reject);
-      resolve(`http://${urlHost(at.host ?? '127.0.0.1')}:${(server.address() as AddressInfo).port}`);
-    });
-  });
 }
 
 export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, log: SidecarLog): Promise<RunningSidecar> {
@@ -81,13 +71,8 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
     send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'waiting for NMI' });
   });
 
-  const tokenUrl = await listen(tokenServer, settings.listen);
-  const healthUrl = await listen(healthServer, settings.healthListen);
+  const tokenUrl = await listenOn(tokenServer, settings.listen.host, settings.listen.port);
+  const healthUrl = await listenOn(healthServer, settings.healthListen.host, settings.healthListen.port);
   log('info', 'podid sidecar listening', { tokenUrl, healthUrl });
-  const closeServer = (s: Server) =>
-    new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeIdleConnections();
-    });
   return { tokenUrl, healthUrl, close: async () => void (await Promise.all([closeServer(tokenServer), closeServer(healthServer)])) };
 }

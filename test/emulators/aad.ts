@@ -5,7 +5,7 @@
 import { createPublicKey } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../../common/serve.ts';
 import { Faults, reply } from './faults.ts';
 import { decodeJwt, thumbprints, verifySignature, type DecodedJwt } from './jwt.ts';
 import type { AppRegistration, Tenant } from './tenant.ts';
@@ -166,18 +166,6 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     handle(req, res).catch((err: Error) => reply(res, 500, { error: 'server_error', error_description: err.message }));
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
-  const addr = server.address() as AddressInfo;
-  base = `https://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  return {
-    url: base,
-    tenant,
-    faults,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  base = await listenOn(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'https');
+  return { url: base, tenant, faults, requests, close: () => closeServer(server, true) };
 }

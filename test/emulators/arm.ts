@@ -3,7 +3,7 @@
 // for ARM's audience.
 
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../../common/serve.ts';
 import { reply } from './faults.ts';
 import type { Tenant } from './tenant.ts';
 
@@ -35,16 +35,6 @@ export async function startArm(opts: { tenant: Tenant; tls: { cert: string; key:
     if (url.pathname === '/tenants') return reply(res, 200, { value: [{ id: `/tenants/${opts.tenant.id}`, tenantId: opts.tenant.id, displayName: 'podid emulated tenant' }] });
     reply(res, 404, { error: { code: 'NotFound', message: `the ARM emulator does not serve ${url.pathname}` } });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
-  const addr = server.address() as AddressInfo;
-  return {
-    url: `https://${addr.address}:${addr.port}`,
-    subscriptionId,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const url = await listenOn(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'https');
+  return { url, subscriptionId, requests, close: () => closeServer(server, true) };
 }

@@ -3,7 +3,7 @@
 // numbers as strings, its error bodies — over plain HTTP, plus an instance document for pass-through.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../../common/serve.ts';
 import { Faults, reply } from './faults.ts';
 import type { ManagedIdentity, Tenant } from './tenant.ts';
 
@@ -72,16 +72,6 @@ export async function startImds(opts: { tenant: Tenant; host?: string; port?: nu
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => reply(res, 500, bad('server_error', err.message)));
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
-  const addr = server.address() as AddressInfo;
-  return {
-    url: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
-    faults,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const url = await listenOn(server, opts.host ?? '127.0.0.1', opts.port ?? 0);
+  return { url, faults, requests, close: () => closeServer(server, true) };
 }
