@@ -36,6 +36,7 @@ export const sidecarCommand: Command = {
     { name: 'identity-header', env: 'PODID_IDENTITY_HEADER', default: '', help: 'App Service X-IDENTITY-HEADER secret (empty: App Service endpoint off)' },
     { name: 'refresh-ahead', env: 'PODID_REFRESH_AHEAD', default: '5m', help: 'refresh cached tokens this long before they expire (±20% jitter)' },
     { name: 'max-tokens', env: 'PODID_MAX_TOKENS', default: '256', help: 'most (identity, resource) tokens kept' },
+    { name: 'ready-resource', env: 'PODID_READY_RESOURCE', default: '', help: "if set, /healthz (the app's start gate) also waits until a token for this resource is cached" },
     { name: 'log-level', env: 'PODID_LOG_LEVEL', default: 'info', help: 'info, warn, error or silent' },
   ],
   async run(v) {
@@ -49,6 +50,7 @@ export const sidecarCommand: Command = {
         identityHeader: v['identity-header'] ?? '',
         refreshAheadSeconds: convert(v, 'refresh-ahead', parseDurationMs) / 1000,
         maxEntries,
+        readyResource: v['ready-resource'] || undefined,
       },
       nmiClient(nmiUrlFrom(v), v['token-file']!),
       log,

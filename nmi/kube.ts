@@ -17,6 +17,7 @@ import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { assignmentObject, NODE_LABEL, planAssignments, type Assignment } from './assignments.ts';
+import { UpstreamError } from '../tokens/token-cache.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { toNodePod, type PodIndex } from './pod-index.ts';
@@ -100,7 +101,12 @@ export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
   const auth = kc.makeApiClient(AuthenticationV1Api);
   return {
     async review(token) {
-      const review = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } });
+      let review;
+      try {
+        review = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } });
+      } catch (err) {
+        throw new UpstreamError(503, `TokenReview failed (${err instanceof ApiException ? `HTTP ${err.code}` : (err as Error).message}); cannot authenticate the caller`);
+      }
       return callerFromReview(review.status, audience);
     },
   };

@@ -23,7 +23,7 @@ export function createNmiMetrics(): NmiMetrics {
     }),
     cache: new Counter({
       name: 'podid_nmi_token_cache_total',
-      help: 'Token lookups answered from the cache (hit) or that waited for Azure AD / IMDS (miss); hit ratio = hit / (hit + miss).',
+      help: 'Token lookups that caused no upstream call of their own (hit: cached, or joined one already in flight) or started one (miss); hit ratio = hit / (hit + miss).',
       labelNames: ['result'],
       registers: [registry],
     }),

@@ -134,7 +134,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     try {
       const answer = endpoint === 'sidecar' ? await sidecarToken(req, url) : endpoint === 'host' ? await hostToken(req, url) : await interceptedToken(req, res, url);
       if (!answer) return metrics.served.inc({ endpoint, result: 'passthrough' });
-      metrics.served.inc({ endpoint, result: answer[0] === 200 ? 'ok' : 'invalid_request' });
+      metrics.served.inc({ endpoint, result: answer[0] === 200 ? 'ok' : String((answer[1] as { error?: unknown }).error ?? answer[0]) });
       send(res, answer[0], answer[1]);
     } catch (err) {
       const e =

@@ -134,4 +134,28 @@ describe('sidecar behaviour', () => {
     expect((await fetchJson(`${sidecar.healthUrl}/healthz`)).status).toBe(200);
     expect((await fetchJson(`${sidecar.healthUrl}/livez`)).status).toBe(200);
   });
+
+  it('with --ready-resource, is ready only once a first token is cached (the app then starts on a hit)', async () => {
+    const warm = await startSidecar(
+      { listen: { host: '127.0.0.1', port: 0 }, healthListen: { host: '127.0.0.1', port: 0 }, identityHeader: HEADER, refreshAheadSeconds: 300, maxEntries: 8, readyResource: 'https://warm.example' },
+      nmiClient(nmiUrl, tokenFile),
+      () => {},
+    );
+    try {
+      nmiMode = 'down';
+      const notYet = await fetchJson(`${warm.healthUrl}/healthz`);
+      expect(notYet.status).toBe(503);
+      expect(notYet.body.status).toContain('waiting for a first token for https://warm.example');
+      nmiMode = 'ok';
+      expect((await fetchJson(`${warm.healthUrl}/healthz`)).status).toBe(200);
+      const before = calls.length;
+      nmiMode = 'down';
+      // MSAL remembers the first managed-identity endpoint per process, so ask this sidecar directly.
+      const first = await fetchJson(`${warm.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://warm.example`, { Metadata: 'true' });
+      expect(first.body.access_token).toMatch(/^at-\d+-https:\/\/warm\.example$/);
+      expect(calls.slice(before)).toEqual([]);
+    } finally {
+      await warm.close();
+    }
+  });
 });

@@ -15,6 +15,8 @@ export interface SidecarSettings {
   identityHeader: string;
   refreshAheadSeconds: number;
   maxEntries: number;
+  /** When set, /healthz also waits for a first token for this resource (the pod's identity, no selector). */
+  readyResource?: string;
 }
 
 export type SidecarLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -66,9 +68,22 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/livez') return send(res, 200, { status: 'ok' });
     if (path !== '/healthz') return send(res, 404, { error: 'not_found', error_description: 'health endpoints: /healthz, /livez' });
-    // Ready once NMI has answered; after that readiness no longer depends on NMI (the cache serves).
-    ready ||= await nmi.healthy();
-    send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'waiting for NMI' });
+    // Ready once NMI has answered (and, if asked, a first token is cached); after that readiness no longer
+    // depends on NMI: the cache serves.
+    let waiting = 'waiting for NMI';
+    if (!ready && (await nmi.healthy())) {
+      waiting = '';
+      if (settings.readyResource) {
+        const warm: TokenRequest = { flavour: 'imds', resource: settings.readyResource, selector: {} };
+        try {
+          await cache.get(cacheKey(warm), () => nmi.token(warm));
+        } catch (err) {
+          waiting = `waiting for a first token for ${settings.readyResource}: ${(err as Error).message}`;
+        }
+      }
+      ready = !waiting;
+    }
+    send(res, ready ? 200 : 503, { status: ready ? 'ready' : waiting });
   });
 
   const tokenUrl = await listenOn(tokenServer, settings.listen.host, settings.listen.port);
