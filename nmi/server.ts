@@ -8,7 +8,7 @@ import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
 import type { IdentitySelector } from '../identity/select.ts';
 import { UpstreamError } from '../tokens/token-cache.ts';
-import { imdsBody, parseImdsRequest, resourceFromScope, type Token } from '../tokens/wire.ts';
+import { imdsBody, parseImdsRequest, resourceOf, selectorOf, type Token } from '../tokens/wire.ts';
 import { CallerError, type Reviewer } from './caller.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { lookupIdentity } from './lookup.ts';
@@ -68,11 +68,6 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-function querySelector(q: URLSearchParams): IdentitySelector {
-  const v = (...names: string[]) => names.map((n) => q.get(n)).find((x) => x) ?? undefined;
-  return { clientID: v('client_id'), objectID: v('object_id'), resourceID: v('msi_res_id', 'mi_res_id') };
-}
-
 export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<RunningNmi> {
   const { pods, store, tokens, reviewer, metrics, log } = parts;
   const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
@@ -95,9 +90,9 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     const caller = await reviewer.review(auth.slice(7).trim());
     const pod = await podNamed(caller.namespace, caller.podName);
     if (pod.uid && pod.uid !== caller.podUID) throw new Refusal(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
-    const resource = url.searchParams.get('resource') ?? resourceFromScope(url.searchParams.get('scope') ?? '');
-    if (!resource) throw new Refusal(400, 'invalid_request', "Required query variable 'resource' is missing");
-    const token = await tokenFor(pod, querySelector(url.searchParams), resource);
+    const resource = resourceOf(url.searchParams);
+    if (typeof resource !== 'string') return [resource.status, resource.body];
+    const token = await tokenFor(pod, selectorOf(url.searchParams), resource);
     return [200, { access_token: token.accessToken, expires_on: token.expiresOn, resource: token.resource, token_type: 'Bearer', client_id: token.clientId }];
   }
 
@@ -107,8 +102,8 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     const name = header(req, 'podname');
     const namespace = header(req, 'podns');
     if (!name || !namespace) throw new Refusal(400, 'invalid_request', 'headers podname and podns are required');
-    const resource = url.searchParams.get('resource');
-    if (!resource) throw new Refusal(400, 'invalid_request', "Required query variable 'resource' is missing");
+    const resource = resourceOf(url.searchParams);
+    if (typeof resource !== 'string') return [resource.status, resource.body];
     const pod = await podNamed(namespace, name);
     const token = await tokenFor(pod, { clientID: header(req, 'clientid') || undefined }, resource);
     return [200, { token: imdsBody(token, Date.now() / 1000), clientid: token.clientId }];
@@ -137,11 +132,9 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
       metrics.served.inc({ endpoint, result: answer[0] === 200 ? 'ok' : String((answer[1] as { error?: unknown }).error ?? answer[0]) });
       send(res, answer[0], answer[1]);
     } catch (err) {
-      const e =
-        err instanceof Refusal || err instanceof UpstreamError || err instanceof CallerError
-          ? err
-          : new UpstreamError(500, 'internal error (see NMI logs)');
-      if (!(err instanceof Refusal || err instanceof UpstreamError || err instanceof CallerError)) log.error({ err: (err as Error).message, endpoint }, 'token request failed unexpectedly');
+      const known = err instanceof Refusal || err instanceof UpstreamError || err instanceof CallerError;
+      if (!known) log.error({ err: (err as Error).message, endpoint }, 'token request failed unexpectedly');
+      const e = known ? err : new UpstreamError(500, 'internal error (see NMI logs)');
       const code = e instanceof Refusal ? e.code : e.status === 401 ? 'unauthorized' : e.status === 429 ? 'throttled' : 'unavailable';
       const retry = e instanceof UpstreamError && e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : undefined;
       metrics.served.inc({ endpoint, result: code });

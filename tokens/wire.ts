@@ -39,13 +39,15 @@ export function resourceFromScope(scope: string): string {
   return scope.replace(/\/\.default$/, '');
 }
 
-function resourceOf(q: URLSearchParams): string | WireError {
+/** `resource`, or the resource an MSAL-style `scope` names; a WireError when neither is given. */
+export function resourceOf(q: URLSearchParams): string | WireError {
   const resource = q.get('resource') ?? (q.get('scope') ? resourceFromScope(q.get('scope')!) : undefined);
   if (!resource) return bad(400, 'invalid_request', "Required query variable 'resource' is missing");
   return resource;
 }
 
-function selectorOf(q: URLSearchParams, objectParam: 'object_id' | 'principal_id'): IdentitySelector {
+/** The identity selectors of a token request (`principal_id` is App Service's name for `object_id`). */
+export function selectorOf(q: URLSearchParams, objectParam: 'object_id' | 'principal_id' = 'object_id'): IdentitySelector {
   const pick = (...names: string[]) => names.map((n) => q.get(n)).find((v) => v) ?? undefined;
   return { clientID: pick('client_id'), objectID: pick(objectParam, 'object_id'), resourceID: pick('msi_res_id', 'mi_res_id') };
 }
