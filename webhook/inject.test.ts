@@ -254,6 +254,24 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'podid.io/ready-resource makes the sidecar wait for a first token before the app starts',
+    pod: labeled({}, { annotations: { 'podid.io/ready-resource': 'https://vault.azure.net' } }),
+    outcome: 'injected',
+    check: (p, warnings) => {
+      expect(envOf(sidecarOf(p)).PODID_READY_RESOURCE).toBe('https://vault.azure.net');
+      expect(warnings).toEqual([]);
+    },
+  },
+  {
+    name: 'a ready-resource that is not a URI is ignored with a warning',
+    pod: labeled({}, { annotations: { 'podid.io/ready-resource': 'vault' } }),
+    outcome: 'injected',
+    check: (p, warnings) => {
+      expect(envOf(sidecarOf(p)).PODID_READY_RESOURCE).toBeUndefined();
+      expect(warnings.join()).toContain('podid.io/ready-resource "vault" is not a resource URI');
+    },
+  },
+  {
     name: 'unknown fields pass through untouched',
     pod: labeled({ containers: [app('app', { ports: [{ containerPort: 80 }], resources: { limits: { cpu: '1' } } })], nodeSelector: { pool: 'a' } }),
     outcome: 'injected',

@@ -7,6 +7,7 @@ import { BINDING_LABEL } from '../identity/crds.ts';
 import {
   INJECTED_ANNOTATION,
   INJECT_ANNOTATION,
+  READY_RESOURCE_ANNOTATION,
   SKIP_CONTAINERS_ANNOTATION,
   type InjectionConfig,
 } from './injection-config.ts';
@@ -73,7 +74,12 @@ export function planInjection(pod: Pod, cfg: InjectionConfig, newSecret: () => s
     sidecarName = freeName(cfg.sidecarName, new Set([...names(spec.containers), ...names(inits), ...names(spec.ephemeralContainers)]));
     const volumeName = freeName(cfg.volumeName, new Set(names(spec.volumes)));
     header = newSecret();
-    newSidecar = sidecarContainer(cfg, sidecarName, volumeName, header);
+    const readyResource = annotations[READY_RESOURCE_ANNOTATION]?.trim();
+    const readyValid = !readyResource || /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(readyResource);
+    if (!readyValid) {
+      warnings.push(`${READY_RESOURCE_ANNOTATION} "${readyResource}" is not a resource URI (e.g. https://vault.azure.net); the sidecar starts without waiting for a token`);
+    }
+    newSidecar = sidecarContainer(cfg, sidecarName, volumeName, header, readyValid ? readyResource : undefined);
     const volume = tokenVolume(cfg, volumeName);
     patch.push(Array.isArray(spec.volumes) ? { op: 'add', path: '/spec/volumes/-', value: volume } : { op: 'add', path: '/spec/volumes', value: [volume] });
   }

@@ -47,6 +47,8 @@ export const ANNOTATION_PREFIX = 'podid.io/';
 export const INJECT_ANNOTATION = `${ANNOTATION_PREFIX}inject`;
 /** Comma-separated container names that get no env overrides. */
 export const SKIP_CONTAINERS_ANNOTATION = `${ANNOTATION_PREFIX}skip-containers`;
+/** A resource URI: the sidecar reports ready (and the app starts) only once it holds a token for it. */
+export const READY_RESOURCE_ANNOTATION = `${ANNOTATION_PREFIX}ready-resource`;
 /** Set by podid on injection; its value names the sidecar container. */
 export const INJECTED_ANNOTATION = `${ANNOTATION_PREFIX}injected`;
 

@@ -15,7 +15,7 @@ function resources(cfg: InjectionConfig): Record<string, Record<string, string>>
   return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
-export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName: string, identityHeader: string): Container {
+export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName: string, identityHeader: string, readyResource?: string): Container {
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: cfg.healthPort },
     periodSeconds,
@@ -34,6 +34,7 @@ export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName:
       { name: 'PODID_NMI_PORT', value: String(cfg.nmiPort) },
       { name: 'PODID_TOKEN_FILE', value: TOKEN_PATH },
       { name: SIDECAR_HEADER_VAR, value: identityHeader },
+      ...(readyResource ? [{ name: 'PODID_READY_RESOURCE', value: readyResource }] : []),
     ],
     ports: [{ name: 'podid-health', containerPort: cfg.healthPort, protocol: 'TCP' }],
     startupProbe: probe('/healthz', 1, 60),
