@@ -2,6 +2,7 @@
 // principals: every identity type, every refusal of the sidecar contract, /host/token, interception by
 // source IP with pass-through, throttling, and one upstream call for many pods.
 
+import forge from 'node-forge';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,19 @@ describe('sidecar endpoint: one token per identity type', () => {
     expect(Math.abs(r.body.expires_on - (claims.exp as number))).toBeLessThanOrEqual(2);
     if (via === 'imds') expect(world.aad.requests.length).toBe(aadBefore);
     else expect(world.aad.requests.at(-1)).toMatchObject({ clientId: id.clientID, credential: via });
+  });
+
+  it('type 2 from a PKCS#12 Secret (with password) through MSAL', async () => {
+    const pem = world.secrets.get('demo/sp-cert')!.certificate!.toString();
+    const key = forge.pki.privateKeyFromPem(pem.slice(pem.indexOf('-----BEGIN', 10)));
+    const p12 = forge.asn1.toDer(forge.pkcs12.toPkcs12Asn1(key, [forge.pki.certificateFromPem(pem)], 'p12pw', { algorithm: '3des' })).getBytes();
+    world.secrets.set('demo/sp-p12', { certificate: Buffer.from(p12, 'binary'), password: Buffer.from('p12pw') });
+    const sp = identity('sp-cert');
+    nmi.store.upsertIdentity({ ...sp, name: 'sp-p12', clientPassword: { name: 'sp-p12', namespace: 'demo' } });
+    nmi.store.upsertBinding({ name: 'sp-p12', namespace: 'demo', namespaced: false, azureIdentity: 'sp-p12', selector: 'sp-p12' });
+    const r = await sidecarCall(nmi.addPod({ name: 'pod-p12', labels: { aadpodidbinding: 'sp-p12' } }), 'resource=https://vault.azure.net');
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(world.aad.requests.at(-1)).toMatchObject({ clientId: sp.clientID, credential: 'certificate' });
   });
 
   it('selects among several identities by msi_res_id, and says 409 when none is named', async () => {

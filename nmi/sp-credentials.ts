@@ -42,7 +42,9 @@ function fromPkcs12(der: Buffer, password: string): { certPem: string; keyPem: s
   const certBag = bag(certType!);
   const keyBag = bag(pkcs8ShroudedKeyBag!) ?? bag(plainKey!);
   if (!certBag?.cert || !keyBag?.key) throw new CredentialError('the PKCS#12 file lacks a certificate or a private key');
-  return { certPem: forge.pki.certificateToPem(certBag.cert), keyPem: forge.pki.privateKeyToPem(keyBag.key) };
+  // MSAL takes PKCS#8; forge writes PKCS#1 with CRLF line ends.
+  const keyPem = createPrivateKey(forge.pki.privateKeyToPem(keyBag.key)).export({ format: 'pem', type: 'pkcs8' }).toString();
+  return { certPem: forge.pki.certificateToPem(certBag.cert).replace(/\r\n/g, '\n'), keyPem };
 }
 
 /** The certificate credential for MSAL: SHA-256 thumbprint (hex), PKCS#8 key, and the public chain for x5c. */
