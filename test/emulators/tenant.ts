@@ -1,7 +1,7 @@
 // One Azure AD tenant as the emulators see it: app registrations (secret, certificate, federated
 // credentials), user-assigned managed identities, and the key that signs the access tokens it issues.
 
-import { createPublicKey, generateKeyPairSync, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { decodeJwt, signJwt, verifySignature, type Claims } from './jwt.ts';
 
 export interface FederatedCredential {
@@ -92,7 +92,7 @@ export class Tenant {
   }
 
   jwks(): { keys: Record<string, unknown>[] } {
-    const jwk = createPublicKey(this.publicKey).export({ format: 'jwk' });
+    const jwk = this.publicKey.export({ format: 'jwk' });
     return { keys: [{ ...jwk, kid: this.kid, use: 'sig', alg: 'RS256' }] };
   }
 }
