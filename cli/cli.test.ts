@@ -103,3 +103,15 @@ describe('the podid executable', () => {
     expect((await podid(['--version'])).stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
   });
 });
+
+describe('podid sidecar as a process', () => {
+  it('serves, then exits 0 on SIGTERM (the kubelet stopping the pod)', async () => {
+    const { startSidecarProcess } = await import('../test/sidecar-process.ts');
+    const sidecar = await startSidecarProcess({ nmiUrl: 'http://127.0.0.1:9', tokenFile: '/nonexistent', identityHeader: 'h' });
+    const live = await fetch(`${sidecar.healthUrl.replace('[::]', '127.0.0.1')}/livez`);
+    expect(live.status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => sidecar.proc.once('exit', (code) => resolve(code)));
+    sidecar.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
