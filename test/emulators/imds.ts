@@ -40,7 +40,7 @@ export async function startImds(opts: { tenant: Tenant; host?: string; port?: nu
   const requests: ImdsRequest[] = [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://169.254.169.254');
+    const url = new URL(req.url ?? '/', 'http://imds.invalid');
     const seen: ImdsRequest = { path: url.pathname, remoteAddress: req.socket.remoteAddress };
     requests.push(seen);
     if (req.headers['x-forwarded-for']) return reply(res, 400, bad('invalid_request', 'Requests with X-Forwarded-For are not allowed'));

@@ -99,7 +99,8 @@ function claimsOf(token: string): Claims {
   return jwt.claims;
 }
 
-const NO_ENV = (extra: Record<string, string> = {}) => ({ HOME: home, ...extra });
+/** No podid variables at all; PODID_IN_TEST_NETNS lets test/netns/imds-call.mjs run (only here). */
+const NO_ENV = (extra: Record<string, string> = {}) => ({ HOME: home, PODID_IN_TEST_NETNS: '1', ...extra });
 
 describe('interception inside network namespaces', () => {
   it('a plain HTTP call to 169.254.169.254 from each pod gets that pod’s own token', async () => {
