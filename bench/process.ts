@@ -32,9 +32,9 @@ export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}): P
   return { proc, url, stop };
 }
 
-/** Resident and peak resident memory of a process, in MiB, from /proc. */
-export async function memoryMiB(pid: number): Promise<{ rss: number; peak: number }> {
+/** Resident memory of a process in MiB, from /proc: total, private (anon), file-backed (shared code), peak. */
+export async function memoryMiB(pid: number): Promise<{ rss: number; anon: number; file: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024, peak: kb('VmHWM') / 1024 };
 }

@@ -13,16 +13,12 @@ import { startWorld } from '../test/emulators/world.ts';
 import { startLocalNmi } from '../test/local-nmi.ts';
 import { startSidecarProcess } from '../test/sidecar-process.ts';
 import { fmt, runLoad } from './load.ts';
+import { memoryMiB } from './process.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const coldSamples = Number(process.env.BENCH_COLD ?? 200);
 
-async function memory(pid: number): Promise<{ rss: number; anon: number; file: number; peak: number }> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  const mib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
-  return { rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile'), peak: mib('VmHWM') };
-}
 const mem = (m: { rss: number; anon: number; file: number }) => `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
 
 function percentiles(ms: number[]): { p50: number; p99: number } {
@@ -41,7 +37,7 @@ const sidecar = await startSidecarProcess({ nmiUrl: nmi.url, tokenFile, identity
 try {
   const pid = sidecar.proc.pid!;
   await new Promise((r) => setTimeout(r, 1000));
-  const idle = await memory(pid);
+  const idle = await memoryMiB(pid);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const get = async (url: string, headers: Record<string, string> = {}): Promise<JsonReply> => {
     const r = await sendRequest(new URL(url), { headers, timeoutMs: 10_000, agent });
@@ -71,7 +67,7 @@ try {
   // One app asking at a time, as a pod's SDK does: latency without queueing behind 15 other clients.
   const single = await runLoad(() => imds('https://vault.azure.net'), ok, 1, seconds);
   const singleBaseline = await runLoad(() => get(`${sidecar.healthUrl}/livez`), (r) => r.status === 200, 1, seconds);
-  const loaded = await memory(pid);
+  const loaded = await memoryMiB(pid);
   const c = percentiles(cold);
   const d = percentiles(direct);
 
