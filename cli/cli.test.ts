@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { UsageError, commandHelp, parseFlags, type FlagSpec } from './flags.ts';
+import { UsageError, commandHelp, flag, parseFlags, switchFlag, types, type FlagSpec } from './flags.ts';
 import { commands } from './podid.ts';
 
 const loaded = await Promise.all(commands.map((c) => c.load()));
@@ -12,22 +12,24 @@ const run = promisify(execFile);
 const podid = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   run(process.execPath, ['bin/podid.js', ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
 
-const specs: FlagSpec[] = [
-  { name: 'listen', env: 'T_LISTEN', default: ':1', help: '' },
-  { name: 'name', env: 'T_NAME', required: true, help: '' },
-  { name: 'once', env: 'T_ONCE', boolean: true, help: '' },
-];
+const specs = {
+  listen: flag(types.string, { env: 'T_LISTEN', default: ':1', help: '' }),
+  name: flag(types.string, { env: 'T_NAME', required: true, help: '' }),
+  once: switchFlag({ env: 'T_ONCE', help: '' }),
+};
 
 describe('parseFlags', () => {
-  const table: Array<[string, string[], NodeJS.ProcessEnv, Record<string, string> | string | undefined]> = [
-    ['defaults and required from args', ['--name', 'a'], {}, { listen: ':1', name: 'a', once: 'false' }],
-    ['--flag=value form', ['--name=a=b'], {}, { listen: ':1', name: 'a=b', once: 'false' }],
-    ['env fills in', [], { T_NAME: 'e', T_LISTEN: ':2', T_ONCE: 'yes' }, { listen: ':2', name: 'e', once: 'true' }],
-    ['args beat env', ['--name', 'a', '--once=false'], { T_NAME: 'e', T_ONCE: 'true' }, { listen: ':1', name: 'a', once: 'false' }],
+  const table: Array<[string, string[], NodeJS.ProcessEnv, Record<string, string | boolean> | string | undefined]> = [
+    ['defaults and required from args', ['--name', 'a'], {}, { listen: ':1', name: 'a', once: false }],
+    ['--flag=value form', ['--name=a=b'], {}, { listen: ':1', name: 'a=b', once: false }],
+    ['env fills in', [], { T_NAME: 'e', T_LISTEN: ':2', T_ONCE: 'yes' }, { listen: ':2', name: 'e', once: true }],
+    ['args beat env', ['--name', 'a', '--once=false'], { T_NAME: 'e', T_ONCE: 'true' }, { listen: ':1', name: 'a', once: false }],
     ['help', ['--name', 'a', '--help'], {}, undefined],
     ['missing required', [], {}, '--name (or T_NAME) is required'],
     ['unknown flag with a suggestion', ['--nam', 'a'], {}, 'unknown flag --nam (did you mean --name?)'],
     ['value missing', ['--name'], {}, '--name needs a value'],
+    ['a flag is never taken as the value before it', ['--name', '--once'], {}, '--name needs a value (got the flag --once; write --name=--once if that is the value)'],
+    ['--flag=--text takes it as the value', ['--name=--once'], {}, { listen: ':1', name: '--once', once: false }],
     ['bad boolean in env', ['--name', 'a'], { T_ONCE: 'maybe' }, 'T_ONCE: "maybe" is not a boolean'],
     ['positional argument', ['x'], {}, 'unexpected argument "x"'],
   ];
@@ -67,15 +69,16 @@ describe('podid webhook settings', () => {
 
 describe('documentation', () => {
   const readme = readFileSync('README.md', 'utf8');
-  it.each(loaded.flatMap((c) => c.flags.map((f) => [c.name, f.name, f] as const)))('README documents podid %s --%s', (_cmd, _name, flag) => {
-    expect(readme).toContain(`\`--${flag.name}\``);
-    expect(readme).toContain(`\`${flag.env}\``);
+  const allFlags = loaded.flatMap((c) => Object.entries(c.flags as Record<string, FlagSpec>).map(([name, f]) => [c.name, name, f] as const));
+  it.each(allFlags)('README documents podid %s --%s', (_cmd, name, spec) => {
+    expect(readme).toContain(`\`--${name}\``);
+    expect(readme).toContain(`\`${spec.env}\``);
   });
   it('lists each command under the name and summary the command itself declares', () => {
     expect(loaded.map((c) => [c.name, c.summary])).toEqual(commands.map((c) => [c.name, c.summary]));
   });
   it('prints every flag with its env var in --help', () => {
-    for (const c of loaded) for (const f of c.flags) expect(commandHelp(c)).toContain(`--${f.name}`);
+    for (const c of loaded) for (const name of Object.keys(c.flags)) expect(commandHelp(c)).toContain(`--${name}`);
   });
 });
 
@@ -97,6 +100,12 @@ describe('the podid executable', () => {
     );
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toContain('/nonexistent/tls.crt');
+  });
+  it('answers --help for a command group, and names the group\'s commands when none is given', async () => {
+    expect((await podid(['certs', '--help'])).stdout).toContain('podid certs init');
+    const err = await podid(['certs', 'renew']).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toContain('podid certs init');
   });
   it('prints usage and the version', async () => {
     expect((await podid(['--help'])).stdout).toContain('webhook');

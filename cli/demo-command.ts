@@ -6,28 +6,28 @@ import { join } from 'node:path';
 import fjp from 'fast-json-patch';
 import { createCA, createServingCert } from '../certs/generate.ts';
 import { httpsAgent, postJson } from '../common/https-json.ts';
-import { parseListen } from '../common/listen.ts';
 import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
 import type { Pod } from '../webhook/pod.ts';
 import { defaultValidationConfig } from '../webhook/validation-config.ts';
 import { startWebhook } from '../webhook/server.ts';
 import { admissionReviewFor, sampleLabeledPod } from './demo-samples.ts';
-import { convert, type Command } from './flags.ts';
+import { logLevelFlag } from './common-flags.ts';
+import { defineCommand, flag, switchFlag, types } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
 interface ReviewReply {
   response?: { allowed?: boolean; patch?: string; warnings?: string[] };
 }
 
-export const demoCommand: Command = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token',
-  flags: [
-    { name: 'listen', env: 'PODID_DEMO_LISTEN', default: '127.0.0.1:8443', help: 'where the demo webhook listens (port 0 picks a free one)' },
-    { name: 'once', env: 'PODID_DEMO_ONCE', boolean: true, help: 'exit after showing the sample instead of serving until Ctrl-C' },
-    { name: 'log-level', env: 'PODID_LOG_LEVEL', default: 'warn', help: 'pino level of the demo servers' },
-  ],
+  flags: {
+    listen: flag(types.listen, { env: 'PODID_DEMO_LISTEN', default: '127.0.0.1:8443', help: 'where the demo webhook listens (port 0 picks a free one)' }),
+    once: switchFlag({ env: 'PODID_DEMO_ONCE', help: 'exit after showing the sample instead of serving until Ctrl-C' }),
+    'log-level': logLevelFlag('warn', 'pino level of the demo servers'),
+  },
   async run(v) {
     const dir = await mkdtemp(join(tmpdir(), 'podid-demo-'));
     try {
@@ -40,7 +40,7 @@ export const demoCommand: Command = {
 
       const webhook = await startWebhook(
         {
-          listen: convert(v, 'listen', parseListen),
+          listen: v.listen,
           tls: { certFile: files.cert, keyFile: files.key },
           tlsReloadMs: 10_000,
           maxRequestBytes: 7 * 1024 * 1024,
@@ -69,7 +69,7 @@ export const demoCommand: Command = {
       const tokens = await (await import('./demo-tokens.ts')).runTokenDemo(dir, pod.metadata?.labels?.aadpodidbinding ?? '', injected);
       out.write(`\nNow the pod's side, on loopback:\n${tokens.lines.join('\n')}\n`);
       try {
-        if (v.once === 'true') return 0;
+        if (v.once) return 0;
         out.write(`\nTry it yourself (Ctrl-C stops the demo):\n`);
         out.write(`  curl --cacert ${files.ca} -H 'content-type: application/json' --data @${files.review} ${webhook.url}/mutate\n`);
         out.write(`  curl --cacert ${files.ca} ${webhook.url}/metrics | grep podid_admission\n`);
@@ -84,4 +84,4 @@ export const demoCommand: Command = {
       await rm(dir, { recursive: true, force: true });
     }
   },
-};
+});

@@ -8,6 +8,8 @@ import { decodeJwt } from '../test/emulators/jwt.ts';
 import { startLocalNmi } from '../test/local-nmi.ts';
 import { nmiClient } from '../sidecar/nmi-client.ts';
 import { startSidecar } from '../sidecar/server.ts';
+import { HOST_TOKEN_PATH } from '../tokens/nmi-contract.ts';
+import { APP_SERVICE_TOKEN_PATH, IMDS_API_VERSION, IMDS_TOKEN_PATH } from '../tokens/wire.ts';
 
 export interface TokenDemo {
   lines: string[];
@@ -33,7 +35,7 @@ export async function runTokenDemo(dir: string, selector: string, injected: Reco
   };
   const lines = [`Emulated Azure AD at ${world.aad.url} and node IMDS at ${world.imds.url}; NMI at ${nmi.url}; the pod's sidecar at ${sidecar.tokenUrl}.`];
   // The webhook's addresses name the sidecar's port in the pod (2578); here it listens on a free one.
-  const env: Record<string, string> = { ...injected, AZURE_POD_IDENTITY_AUTHORITY_HOST: sidecar.tokenUrl, IDENTITY_ENDPOINT: `${sidecar.tokenUrl}/msi/token` };
+  const env: Record<string, string> = { ...injected, AZURE_POD_IDENTITY_AUTHORITY_HOST: sidecar.tokenUrl, IDENTITY_ENDPOINT: `${sidecar.tokenUrl}${APP_SERVICE_TOKEN_PATH}` };
   try {
     // A real SDK, unmodified: only the variables the webhook injected are set.
     const { ManagedIdentityCredential } = await import('@azure/identity');
@@ -49,9 +51,9 @@ export async function runTokenDemo(dir: string, selector: string, injected: Reco
     lines.push(`(no SDK call: ${(err as Error).message}; try the curl lines below)`);
   }
   const tryLines = [
-    `  curl -H Metadata:true '${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net'`,
+    `  curl -H Metadata:true '${sidecar.tokenUrl}${IMDS_TOKEN_PATH}?api-version=${IMDS_API_VERSION}&resource=https://vault.azure.net'`,
     `  curl -H 'X-IDENTITY-HEADER: ${env.IDENTITY_HEADER ?? ''}' '${env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://storage.azure.com'`,
-    `  curl -H podname:sample -H podns:demo '${nmi.url}/host/token/?resource=https://vault.azure.net'`,
+    `  curl -H podname:sample -H podns:demo '${nmi.url}${HOST_TOKEN_PATH}/?resource=https://vault.azure.net'`,
     `  curl ${nmi.url}/metrics | grep podid_nmi_token`,
   ];
   return { lines, tryLines, close };

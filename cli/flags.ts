@@ -1,90 +1,158 @@
-// Declarative flags: each has an environment variable and a default, and the same table
-// prints `--help` and is checked against the README's configuration reference.
+// Declarative, typed flags. Each flag names its environment variable, its default and its type; the type's
+// parser turns text into the value the command receives, naming the flag (or variable) in any error. The
+// same table prints `--help` and is checked against the README's configuration reference.
 
-export interface FlagSpec {
-  name: string;
+import { parseBytes, parseDurationMs } from '../common/duration.ts';
+import { parseListen, parsePort, type ListenAddress } from '../common/listen.ts';
+
+/** How a flag's text becomes its value. Boolean types take no value on the command line. */
+export interface FlagType<T> {
+  /** Shown in `--help` after the flag name (`DURATION`, `N`…); undefined for booleans. */
+  readonly placeholder?: string;
+  parse(text: string, what: string): T;
+}
+
+export interface FlagSpec<T = unknown> {
   env: string;
   help: string;
+  type: FlagType<T>;
+  /** Text parsed like a given value; flags with neither default nor `required` are undefined when unset. */
   default?: string;
-  boolean?: boolean;
   required?: boolean;
 }
 
-export interface Command {
+/** A command's flags by name (`max-tokens` → its spec), in help order. */
+export type FlagTable = Record<string, FlagSpec<any>>;
+export type FlagValues<F extends FlagTable> = { [K in keyof F]: F[K] extends FlagSpec<infer T> ? T : never };
+
+export interface Command<F extends FlagTable = FlagTable> {
   name: string;
   summary: string;
-  flags: readonly FlagSpec[];
-  run(values: FlagValues): Promise<number>;
+  flags: F;
+  run(values: FlagValues<F>): Promise<number>;
 }
 
-export type FlagValues = Record<string, string>;
+/** Lets a command's flag table type its `run` values without repeating it. */
+export const defineCommand = <F extends FlagTable>(c: Command<F>): Command<F> => c;
 
 export class UsageError extends Error {}
+
+type Base = { env: string; help: string };
+
+/** A flag of `type`; with a default or `required: true` its value is always set. */
+export function flag<T>(type: FlagType<T>, o: Base & ({ default: string } | { required: true })): FlagSpec<T>;
+export function flag<T>(type: FlagType<T>, o: Base): FlagSpec<T | undefined>;
+export function flag<T>(type: FlagType<T>, o: Base & { default?: string; required?: boolean }): FlagSpec<T | undefined> {
+  return { ...o, type };
+}
+
+/** A boolean flag: `--x`, `--x=false`, or its variable set to true/false/1/0/yes/no/on/off. Default false. */
+export const switchFlag = (o: Base & { default?: 'true' | 'false' }): FlagSpec<boolean> => ({ default: 'false', ...o, type: types.boolean });
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off', '']);
 
-function booleanValue(flag: FlagSpec, raw: string, from: string): string {
-  const v = raw.trim().toLowerCase();
-  if (TRUE.has(v)) return 'true';
-  if (FALSE.has(v)) return 'false';
-  throw new UsageError(`${from}: "${raw}" is not a boolean (true/false)`);
+/** A flag type from its help placeholder and its parser (errors it throws become UsageErrors in parseFlags). */
+const typeOf = <T>(placeholder: string | undefined, parse: (text: string, what: string) => T): FlagType<T> => ({ placeholder, parse });
+
+export const types = {
+  string: typeOf('TEXT', (t) => t),
+  /** Empty text is no value. */
+  optionalString: typeOf('TEXT', (t) => t || undefined),
+  boolean: typeOf(undefined, (t, what) => {
+    const v = t.trim().toLowerCase();
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+    throw new UsageError(`${what}: "${t}" is not a boolean (true/false)`);
+  }),
+  /** Milliseconds, from `500ms`, `10s`, `1h30m` or a bare number of seconds. */
+  duration: typeOf('DURATION', parseDurationMs),
+  /** Seconds, from the same forms as `duration`. */
+  seconds: typeOf('DURATION', (t, what) => parseDurationMs(t, what) / 1000),
+  bytes: typeOf('SIZE', parseBytes),
+  port: typeOf('PORT', parsePort),
+  listen: typeOf<ListenAddress>('HOST:PORT', parseListen),
+  int: (min: number, max = Number.MAX_SAFE_INTEGER) =>
+    typeOf('N', (t, what) => {
+      const n = /^-?\d+$/.test(t.trim()) ? Number(t) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new UsageError(`${what}: "${t}" is not a whole number${max === Number.MAX_SAFE_INTEGER ? ` of at least ${min}` : ` from ${min} to ${max}`}`);
+      }
+      return n;
+    }),
+  url: typeOf('URL', (t, what) => {
+    if (!URL.canParse(t) || !/^https?:$/.test(new URL(t).protocol)) throw new UsageError(`${what}: "${t}" is not an http(s) URL`);
+    return t.replace(/\/+$/, '');
+  }),
+  /** Comma-separated, blanks dropped. */
+  list: typeOf('A,B', (t) =>
+    t
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
+  oneOf: <V extends string>(values: readonly V[]) =>
+    typeOf(values.join('|'), (t, what) => {
+      if (!(values as readonly string[]).includes(t)) throw new UsageError(`${what}: "${t}" is not one of ${values.join(', ')}`);
+      return t as V;
+    }),
+  /** Empty text is no value; anything else goes through `type`. */
+  optional: <T>(type: FlagType<T>): FlagType<T | undefined> => typeOf(type.placeholder, (t, what) => (t === '' ? undefined : type.parse(t, what))),
+};
+
+function parseValue<T>(spec: FlagSpec<T>, text: string, what: string): T {
+  try {
+    return spec.type.parse(text, what);
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
 }
 
 /** argv beats the environment beats the default. Returns undefined when help was asked for. */
-export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], env: NodeJS.ProcessEnv): FlagValues | undefined {
-  const byName = new Map(specs.map((s) => [s.name, s]));
+export function parseFlags<F extends FlagTable>(specs: F, argv: readonly string[], env: NodeJS.ProcessEnv): FlagValues<F> | undefined {
+  const names = Object.keys(specs);
   const fromArgs = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') return undefined;
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
     if (!m) throw new UsageError(`unexpected argument "${arg}"`);
-    const spec = byName.get(m[1]!);
+    const [, name, inline] = m as unknown as [string, string, string | undefined];
+    const spec = specs[name];
     if (!spec) {
-      const close = specs.filter((s) => s.name.includes(m[1]!) || m[1]!.includes(s.name)).map((s) => `--${s.name}`);
-      throw new UsageError(`unknown flag --${m[1]}${close.length ? ` (did you mean ${close.join(' or ')}?)` : ''}`);
+      const close = names.filter((n) => n.includes(name) || name.includes(n)).map((n) => `--${n}`);
+      throw new UsageError(`unknown flag --${name}${close.length ? ` (did you mean ${close.join(' or ')}?)` : ''}`);
     }
-    let value = m[2];
+    let value = inline;
+    if (value === undefined && spec.type.placeholder === undefined) value = 'true';
     if (value === undefined) {
-      if (spec.boolean) value = 'true';
-      else if (i + 1 < argv.length) value = argv[++i]!;
-      else throw new UsageError(`--${spec.name} needs a value`);
+      const next = argv[i + 1];
+      // A flag never takes the next flag as its value: `--a --b` is a missing value, not a = "--b".
+      if (next === undefined || next.startsWith('--')) {
+        throw new UsageError(`--${name} needs a value${next === undefined ? '' : ` (got the flag ${next}; write --${name}=${next} if that is the value)`}`);
+      }
+      value = next;
+      i++;
     }
-    fromArgs.set(spec.name, spec.boolean ? booleanValue(spec, value, `--${spec.name}`) : value);
+    fromArgs.set(name, value);
   }
-  const out: FlagValues = {};
-  for (const spec of specs) {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
     const envValue = env[spec.env];
-    let value = fromArgs.get(spec.name);
-    if (value === undefined && envValue !== undefined && envValue !== '') {
-      value = spec.boolean ? booleanValue(spec, envValue, spec.env) : envValue;
-    }
-    value ??= spec.default ?? (spec.boolean ? 'false' : undefined);
-    if (value === undefined) {
-      if (spec.required) throw new UsageError(`--${spec.name} (or ${spec.env}) is required`);
-      continue;
-    }
-    out[spec.name] = value;
+    const given = fromArgs.get(name);
+    if (given !== undefined) out[name] = parseValue(spec, given, `--${name}`);
+    else if (envValue !== undefined && envValue !== '') out[name] = parseValue(spec, envValue, spec.env);
+    else if (spec.default !== undefined) out[name] = parseValue(spec, spec.default, `--${name}`);
+    else if (spec.required) throw new UsageError(`--${name} (or ${spec.env}) is required`);
+    else out[name] = undefined;
   }
-  return out;
+  return out as FlagValues<F>;
 }
 
-export function commandHelp(cmd: Command): string {
-  const rows = cmd.flags.map((f) => {
+export function commandHelp(cmd: Command<any>): string {
+  const rows = Object.entries(cmd.flags as FlagTable).map(([name, f]) => {
     const def = f.required ? ' (required)' : f.default !== undefined && f.default !== '' ? ` (default ${f.default})` : '';
-    return `  --${f.name}${f.boolean ? '' : ' VALUE'}\n      ${f.help}${def}\n      env: ${f.env}`;
+    return `  --${name}${f.type.placeholder ? ` ${f.type.placeholder}` : ''}\n      ${f.help}${def}\n      env: ${f.env}`;
   });
   return `podid ${cmd.name}: ${cmd.summary}\n\nFlags (each also settable by its environment variable; flags win):\n${rows.join('\n')}\n`;
-}
-
-/** Runs a flag value through a converter, naming the flag in any error. */
-export function convert<T>(values: FlagValues, name: string, fn: (text: string, what: string) => T): T {
-  const text = values[name];
-  if (text === undefined) throw new UsageError(`--${name} is required`);
-  try {
-    return fn(text, `--${name}`);
-  } catch (err) {
-    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
-  }
 }

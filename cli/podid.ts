@@ -7,7 +7,7 @@ import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
 export interface CommandEntry {
   name: string;
   summary: string;
-  load: () => Promise<Command>;
+  load: () => Promise<Command<any>>;
 }
 
 export const commands: readonly CommandEntry[] = [
@@ -54,6 +54,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
+    // A command group (`podid certs`): list its commands; `--help` asks for exactly that.
+    const group = commands.filter((c) => c.name.startsWith(`${name} `));
+    if (group.length) {
+      const asked = rest[0] === '--help' || rest[0] === '-h';
+      const text = `podid ${name} commands:\n${group.map((c) => `  podid ${c.name}  ${c.summary}`).join('\n')}\n`;
+      (asked ? process.stdout : process.stderr).write(asked ? text : `podid: "${argv.join(' ')}" names no command\n\n${text}`);
+      return asked ? 0 : 2;
+    }
     process.stderr.write(`podid: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }

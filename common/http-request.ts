@@ -29,7 +29,7 @@ export function sendRequest(url: URL, opts: RequestOptions): Promise<RawReply> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${url.host} did not answer within ${opts.timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`${url.host} did not answer within ${opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(opts.body);
   });

@@ -21,7 +21,11 @@ export const REDACTED_KEYS = [
   'object',
 ];
 
-export function createLogger(name: string, level = 'info', destination?: pino.DestinationStream): Logger {
+/** The levels `--log-level` takes for pino-logging commands. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function createLogger(name: string, level: LogLevel | (string & {}) = 'info', destination?: pino.DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
   const options = { name, level, redact: { paths, censor: '[redacted]' }, base: { component: name } };
   return destination ? pino(options, destination) : pino(options);

@@ -9,14 +9,17 @@ import { urlHost } from './listen.ts';
 
 type AnyServer = HttpServer | HttpsServer;
 
-/** Listens on host:port (port 0: a free one) and resolves to `<scheme>://<host>:<port>`. */
+/**
+ * Listens on host:port (port 0: a free one) and resolves to `<scheme>://<host>:<port>`, a URL this machine can
+ * dial: with no host (every interface) it names 127.0.0.1.
+ */
 export function listenOn(server: AnyServer, host: string | undefined, port: number, scheme: 'http' | 'https' = 'http'): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       const addr = server.address() as AddressInfo;
-      resolve(`${scheme}://${urlHost(host ?? addr.address)}:${addr.port}`);
+      resolve(`${scheme}://${urlHost(host ?? '127.0.0.1')}:${addr.port}`);
     });
   });
 }

@@ -53,8 +53,9 @@ function identityType(spec: FieldReader): IdentityType {
   const raw = spec.raw('type');
   const n = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (n === undefined || n === null) return IdentityType.UserAssignedMSI;
-  if (n === 0 || n === 1 || n === 2 || n === 3) return n;
-  spec.fail('type', `must be 0 (user-assigned managed identity), 1 (service principal with secret), 2 (service principal with certificate) or 3 (service principal with federated credential), got ${JSON.stringify(raw)}`);
+  if (typeof n === 'number' && n in identityTypeName) return n as IdentityType;
+  const known = Object.entries(identityTypeName).map(([t, name]) => `${t} (${name})`);
+  spec.fail('type', `must be ${known.slice(0, -1).join(', ')} or ${known.at(-1)}, got ${JSON.stringify(raw)}`);
   return IdentityType.UserAssignedMSI;
 }
 

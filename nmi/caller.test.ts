@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CallerError, cachedReviewer, callerFromReview, type Caller } from './caller.ts';
+import { HttpError, unauthorized } from '../common/http-error.ts';
+import { cachedReviewer, callerFromReview, type Caller } from './caller.ts';
 
 const good = {
   authenticated: true,
@@ -25,15 +26,15 @@ describe('TokenReview status → caller', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(CallerError);
-    expect((err as CallerError).status).toBe(401);
+    expect(err).toBeInstanceOf(HttpError);
+    expect((err as HttpError).status).toBe(401);
     expect((err as Error).message).toContain(message);
   });
 
   it('caches accepted reviews briefly by token hash, never failures', async () => {
     let calls = 0;
     let now = 0;
-    const inner = { review: async (t: string): Promise<Caller> => (calls++, t === 'bad' ? Promise.reject(new CallerError(401, 'no')) : { namespace: 'a', podName: 'p', podUID: 'u', serviceAccount: 's' }) };
+    const inner = { review: async (t: string): Promise<Caller> => (calls++, t === 'bad' ? Promise.reject(unauthorized('no')) : { namespace: 'a', podName: 'p', podUID: 'u', serviceAccount: 's' }) };
     const r = cachedReviewer(inner, 1000, 10, () => now);
     await r.review('t');
     await r.review('t');

@@ -1,7 +1,8 @@
 // Who is calling the sidecar endpoint: the pod a projected service-account token was issued for, as a
-// TokenReview (authentication.k8s.io/v1) reports it. Pure parsing here; the API call is in kube-token-review.ts.
+// TokenReview (authentication.k8s.io/v1) reports it. Pure parsing here; the API call is kubeReviewer in kube.ts.
 
 import { createHash } from 'node:crypto';
+import { unauthorized } from '../common/http-error.ts';
 
 export interface Caller {
   namespace: string;
@@ -10,33 +11,25 @@ export interface Caller {
   serviceAccount: string;
 }
 
-export class CallerError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 export interface Reviewer {
-  /** The caller, or a CallerError (401) saying why the token is not accepted. */
+  /** The caller, or an HttpError (401 `unauthorized`) saying why the token is not accepted. */
   review(token: string): Promise<Caller>;
 }
 
 const SA_PREFIX = 'system:serviceaccount:';
 const first = (v: unknown): string | undefined => (Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
 
-/** TokenReview status → the caller; throws CallerError(401) for anything but a pod-bound token for `audience`. */
+/** TokenReview status → the caller; throws a 401 HttpError for anything but a pod-bound token for `audience`. */
 export function callerFromReview(status: unknown, audience: string): Caller {
   const s = (status ?? {}) as { authenticated?: boolean; error?: string; audiences?: string[]; user?: { username?: string; extra?: Record<string, unknown> } };
-  if (!s.authenticated) throw new CallerError(401, `the service-account token was not accepted${s.error ? `: ${s.error}` : ''}`);
-  if (!s.audiences?.includes(audience)) throw new CallerError(401, `the service-account token is not for audience "${audience}"`);
+  if (!s.authenticated) throw unauthorized(`the service-account token was not accepted${s.error ? `: ${s.error}` : ''}`);
+  if (!s.audiences?.includes(audience)) throw unauthorized(`the service-account token is not for audience "${audience}"`);
   const username = s.user?.username ?? '';
-  if (!username.startsWith(SA_PREFIX)) throw new CallerError(401, 'the token does not belong to a service account');
+  if (!username.startsWith(SA_PREFIX)) throw unauthorized('the token does not belong to a service account');
   const [namespace, serviceAccount] = username.slice(SA_PREFIX.length).split(':');
   const podName = first(s.user?.extra?.['authentication.kubernetes.io/pod-name']);
   const podUID = first(s.user?.extra?.['authentication.kubernetes.io/pod-uid']);
-  if (!namespace || !serviceAccount || !podName || !podUID) throw new CallerError(401, 'the token is not bound to a pod (use a projected service-account token)');
+  if (!namespace || !serviceAccount || !podName || !podUID) throw unauthorized('the token is not bound to a pod (use a projected service-account token)');
   return { namespace, podName, podUID, serviceAccount };
 }
 

@@ -8,14 +8,13 @@ import type { Logger } from '../common/log.ts';
 import { desiredAssignments } from './assignments.ts';
 import { cachedReviewer } from './caller.ts';
 import { IdentityStore } from './identity-store.ts';
-import { imdsProvider } from './imds-provider.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
 import type { InterceptConfig } from './iptables-rules.ts';
 import { kubeReviewer, kubeSecrets, startInformers, syncAssignments } from './kube.ts';
 import { createNmiMetrics } from './metrics.ts';
 import { msalNetwork } from './msal-network.ts';
-import { msalProvider } from './msal-provider.ts';
 import { PodIndex } from './pod-index.ts';
+import { tokenProviders } from './providers.ts';
 import { startNmi } from './server.ts';
 import { TokenService } from './token-service.ts';
 
@@ -49,8 +48,10 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   const store = new IdentityStore();
   const metrics = createNmiMetrics();
   const tokens = new TokenService({
-    imds: imdsProvider(s.imdsUrl),
-    msal: msalProvider({ authorityHost: s.authorityHost, readSecret: kubeSecrets(s.kc), federatedTokenFile: s.federatedTokenFile, network: msalNetwork({ extraCaPem: s.extraCaPem }) }),
+    providers: tokenProviders({
+      imdsUrl: s.imdsUrl,
+      msal: { authorityHost: s.authorityHost, readSecret: kubeSecrets(s.kc), federatedTokenFile: s.federatedTokenFile, network: msalNetwork({ extraCaPem: s.extraCaPem }) },
+    }),
     refreshAheadSeconds: s.refreshAheadSeconds,
     maxEntries: s.maxTokens,
     metrics,
@@ -73,7 +74,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       if (r.created || r.removed) log.info(r, 'AzureAssignedIdentity objects updated');
     } catch (err) {
       dirty = true;
-      log.warn({ err: (err as Error).message }, 'cannot sync AzureAssignedIdentity objects');
+      log.warn({ err }, 'cannot sync AzureAssignedIdentity objects');
     } finally {
       syncing = false;
     }

@@ -12,16 +12,16 @@ import {
   Watch as KubeWatch,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import type { Logger } from '../common/log.ts';
 import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { assignmentObject, NODE_LABEL, planAssignments, type Assignment } from './assignments.ts';
-import { UpstreamError } from '../tokens/token-cache.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { toNodePod, type PodIndex } from './pod-index.ts';
-import type { SecretData } from './sp-credentials.ts';
+import { CredentialError, type SecretData } from './sp-credentials.ts';
 
 export function kubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -105,7 +105,7 @@ export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
       try {
         review = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } });
       } catch (err) {
-        throw new UpstreamError(503, `TokenReview failed (${err instanceof ApiException ? `HTTP ${err.code}` : (err as Error).message}); cannot authenticate the caller`);
+        throw unavailable(503, `TokenReview failed${err instanceof ApiException ? ` (HTTP ${err.code})` : errnoSuffix(err)}; cannot authenticate the caller`, { cause: err });
       }
       return callerFromReview(review.status, audience);
     },
@@ -119,7 +119,7 @@ export function kubeSecrets(kc: KubeConfig): (ref: { name: string; namespace: st
     try {
       secret = await core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
     } catch (err) {
-      throw new Error(err instanceof ApiException && err.code === 404 ? 'not found' : `cannot be read (${err instanceof ApiException ? err.code : 'error'})`);
+      throw new CredentialError(err instanceof ApiException && err.code === 404 ? 'not found' : `cannot be read (${err instanceof ApiException ? err.code : 'error'})`, { cause: err });
     }
     return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
   };

@@ -3,7 +3,7 @@
 
 import { ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
 import type { AzureIdentity, SecretRef } from '../identity/crds.ts';
-import { UpstreamError } from '../tokens/token-cache.ts';
+import { HttpError, throttled, unavailable } from '../common/http-error.ts';
 import type { Token } from '../tokens/wire.ts';
 import { CredentialError, credentialFingerprint, credentialFor, type SecretData } from './sp-credentials.ts';
 import type { TokenProvider } from './token-provider.ts';
@@ -21,17 +21,19 @@ interface CachedApp {
   app: ConfidentialClientApplication;
 }
 
-function upstreamError(err: unknown, who: string): UpstreamError {
+/** An MSAL error as podid's: Azure AD's error code and first line kept (they name the problem, never a secret). */
+function upstreamError(err: unknown, who: string): HttpError {
   const e = err as { errorCode?: string; errorMessage?: string; status?: number; httpStatus?: number };
   const status = e.status ?? e.httpStatus;
-  if (status === 429) return new UpstreamError(429, `Azure AD throttled the token request for ${who}`, 5);
+  if (status === 429) return throttled(`Azure AD throttled the token request for ${who}`, 5, { cause: err });
   const detail = e.errorMessage?.split('\n')[0] ?? (err as Error).message;
-  return new UpstreamError(502, `Azure AD refused a token for ${who}: ${e.errorCode ? `${e.errorCode}: ` : ''}${detail}`);
+  return unavailable(502, `Azure AD refused a token for ${who}: ${e.errorCode ? `${e.errorCode}: ` : ''}${detail}`, { cause: err });
 }
 
 export function msalProvider(settings: MsalProviderSettings): TokenProvider {
   const apps = new Map<string, CachedApp>();
   return {
+    name: 'msal',
     async token(identity: AzureIdentity, resource: string): Promise<Token> {
       const who = `AzureIdentity ${identity.namespace}/${identity.name}`;
       let credential;
@@ -43,7 +45,9 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
         );
       } catch (err) {
         const ref = identity.clientPassword ? ` Secret ${identity.clientPassword.namespace}/${identity.clientPassword.name}` : '';
-        throw new UpstreamError(502, `cannot build the credential of ${who}:${ref} ${(err as Error).message}`);
+        // CredentialError messages name what is missing from the Secret (never its content).
+        const what = err instanceof CredentialError ? err.message : 'cannot be read';
+        throw unavailable(502, `cannot build the credential of ${who}:${ref} ${what}`, { cause: err });
       }
       const key = `${identity.namespace}/${identity.name}`;
       const fingerprint = `${identity.clientID}|${identity.tenantID}|${identity.adEndpoint}|${credentialFingerprint(credential)}`;
@@ -64,7 +68,7 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
       } catch (err) {
         throw upstreamError(err, who);
       }
-      if (!result?.accessToken || !result.expiresOn) throw new UpstreamError(502, `Azure AD answered without a token for ${who}`);
+      if (!result?.accessToken || !result.expiresOn) throw unavailable(502, `Azure AD answered without a token for ${who}`);
       return { accessToken: result.accessToken, expiresOn: Math.floor(result.expiresOn.getTime() / 1000), resource, clientId: identity.clientID ?? '' };
     },
   };

@@ -3,13 +3,24 @@
 // pass-through of everything else under /metadata to the real IMDS.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
+import { errorReply, ok, send, type Reply } from '../common/http-reply.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
-import type { IdentitySelector } from '../identity/select.ts';
-import { UpstreamError } from '../tokens/token-cache.ts';
-import { imdsBody, parseImdsRequest, resourceOf, selectorOf, type Token } from '../tokens/wire.ts';
-import { CallerError, type Reviewer } from './caller.ts';
+import {
+  HEALTH_PATH,
+  HOST_TOKEN_PATH,
+  SIDECAR_TOKEN_PATH,
+  bearerToken,
+  hostTokenBody,
+  parseHostTokenRequest,
+  sidecarTokenBody,
+  sidecarTokenQuery,
+  type NmiTokenQuery,
+} from '../tokens/nmi-contract.ts';
+import { IMDS_TOKEN_PATH, forwardedRefusal, imdsBody, parseImdsRequest, type Token } from '../tokens/wire.ts';
+import type { Reviewer } from './caller.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { lookupIdentity } from './lookup.ts';
 import type { NmiMetrics } from './metrics.ts';
@@ -47,120 +58,124 @@ export interface RunningNmi {
 
 type Endpoint = 'sidecar' | 'host' | 'intercept';
 
-class Refusal extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
+/** A token endpoint's handler: a Reply, or undefined when it streamed the answer itself (pass-through). */
+type TokenHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<Reply | undefined>;
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<Reply | undefined> | Reply | undefined;
+
+/** A parsed value, or the HttpError the parser returned, thrown. */
+function must<T>(v: T | HttpError): T {
+  if (v instanceof HttpError) throw v;
+  return v;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; version=0.0.4' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
+const METADATA_PREFIX = '/metadata';
 
 export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<RunningNmi> {
   const { pods, store, tokens, reviewer, metrics, log } = parts;
   const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
+  const now = () => Date.now() / 1000;
 
-  async function tokenFor(pod: NodePod, selector: IdentitySelector, resource: string): Promise<Token> {
-    const found = lookupIdentity(pod, selector, store, { forceNamespaced: settings.forceNamespaced });
-    if (!found.ok) throw new Refusal(found.status, found.error, found.message);
-    return tokens.token(found.identity, resource);
+  async function tokenFor(pod: NodePod, q: NmiTokenQuery): Promise<Token> {
+    const found = lookupIdentity(pod, q.selector, store, { forceNamespaced: settings.forceNamespaced });
+    if (!found.ok) throw new HttpError(found.status, found.error, found.message);
+    return tokens.token(found.identity, q.resource);
   }
 
   async function podNamed(namespace: string, name: string): Promise<NodePod> {
     const pod = await pods.waitByName(namespace, name, settings.podWaitMs);
-    if (!pod) throw new Refusal(403, 'pod_not_on_node', `pod ${namespace}/${name} is not a pod of this node (or not yet known to NMI after ${settings.podWaitMs} ms)`);
+    if (!pod) throw new HttpError(403, 'pod_not_on_node', `pod ${namespace}/${name} is not a pod of this node (or not yet known to NMI after ${settings.podWaitMs} ms)`);
     return pod;
   }
 
-  async function sidecarToken(req: IncomingMessage, url: URL): Promise<[number, unknown]> {
-    const auth = header(req, 'authorization') ?? '';
-    if (!auth.startsWith('Bearer ') || auth.length <= 7) throw new Refusal(401, 'unauthorized', 'present the pod\'s projected service-account token as "Authorization: Bearer <token>"');
-    const caller = await reviewer.review(auth.slice(7).trim());
+  /** The sidecar contract: the caller is the pod its projected token was issued for (TokenReview). */
+  async function sidecarToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
+    const caller = await reviewer.review(must(bearerToken(req.headers)));
     const pod = await podNamed(caller.namespace, caller.podName);
-    if (pod.uid && pod.uid !== caller.podUID) throw new Refusal(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
-    const resource = resourceOf(url.searchParams);
-    if (typeof resource !== 'string') return [resource.status, resource.body];
-    const token = await tokenFor(pod, selectorOf(url.searchParams), resource);
-    return [200, { access_token: token.accessToken, expires_on: token.expiresOn, resource: token.resource, token_type: 'Bearer', client_id: token.clientId }];
+    if (pod.uid && pod.uid !== caller.podUID) throw new HttpError(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
+    return ok(sidecarTokenBody(await tokenFor(pod, must(sidecarTokenQuery(url)))));
   }
 
-  async function hostToken(req: IncomingMessage, url: URL): Promise<[number, unknown]> {
+  /** The Secrets Store CSI driver: a host-network caller names the pod. */
+  async function hostToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
     const from = normalizeIP(req.socket.remoteAddress ?? '');
-    if (!loopback(from) && !settings.nodeIPs.includes(from)) throw new Refusal(403, 'forbidden', '/host/token is for callers on the host network only');
-    const name = header(req, 'podname');
-    const namespace = header(req, 'podns');
-    if (!name || !namespace) throw new Refusal(400, 'invalid_request', 'headers podname and podns are required');
-    const resource = resourceOf(url.searchParams);
-    if (typeof resource !== 'string') return [resource.status, resource.body];
-    const pod = await podNamed(namespace, name);
-    const token = await tokenFor(pod, { clientID: header(req, 'clientid') || undefined }, resource);
-    return [200, { token: imdsBody(token, Date.now() / 1000), clientid: token.clientId }];
+    if (!loopback(from) && !settings.nodeIPs.includes(from)) throw new HttpError(403, 'forbidden', '/host/token is for callers on the host network only');
+    const r = must(parseHostTokenRequest(url, req.headers));
+    const pod = await podNamed(r.namespace, r.name);
+    return ok(hostTokenBody(await tokenFor(pod, r.query), now()));
   }
 
-  /** Returns undefined when the request was passed through to the real IMDS. */
-  async function interceptedToken(req: IncomingMessage, res: ServerResponse, url: URL): Promise<[number, unknown] | undefined> {
-    const parsed = parseImdsRequest(url, req.headers);
-    if ('status' in parsed) return [parsed.status, parsed.body];
+  /** Intercepted metadata traffic: the caller is the pod at the source address; exception pods pass through. */
+  async function interceptedToken(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Reply | undefined> {
+    const parsed = must(parseImdsRequest(url, req.headers));
     const from = normalizeIP(req.socket.remoteAddress ?? '');
     const pod = await pods.waitByIP(from, settings.podWaitMs);
-    if (!pod) throw new Refusal(403, 'pod_not_on_node', `no pod of this node has IP ${from}`);
+    if (!pod) throw new HttpError(403, 'pod_not_on_node', `no pod of this node has IP ${from}`);
     const found = lookupIdentity(pod, parsed.selector, store, { forceNamespaced: settings.forceNamespaced });
     if (!found.ok && found.exception) {
       passThrough(req, res, settings.imdsUrl);
       return undefined;
     }
-    if (!found.ok) throw new Refusal(found.status, found.error, found.message);
-    return [200, imdsBody(await tokens.token(found.identity, parsed.resource), Date.now() / 1000)];
+    if (!found.ok) throw new HttpError(found.status, found.error, found.message);
+    return ok(imdsBody(await tokens.token(found.identity, parsed.resource), now()));
   }
 
-  async function serveToken(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    try {
-      const answer = endpoint === 'sidecar' ? await sidecarToken(req, url) : endpoint === 'host' ? await hostToken(req, url) : await interceptedToken(req, res, url);
-      if (!answer) return metrics.served.inc({ endpoint, result: 'passthrough' });
-      metrics.served.inc({ endpoint, result: answer[0] === 200 ? 'ok' : String((answer[1] as { error?: unknown }).error ?? answer[0]) });
-      send(res, answer[0], answer[1]);
-    } catch (err) {
-      const known = err instanceof Refusal || err instanceof UpstreamError || err instanceof CallerError;
-      if (!known) log.error({ err: (err as Error).message, endpoint }, 'token request failed unexpectedly');
-      const e = known ? err : new UpstreamError(500, 'internal error (see NMI logs)');
-      const code = e instanceof Refusal ? e.code : e.status === 401 ? 'unauthorized' : e.status === 429 ? 'throttled' : 'unavailable';
-      const retry = e instanceof UpstreamError && e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : undefined;
-      metrics.served.inc({ endpoint, result: code });
-      log.warn({ endpoint, status: e.status, reason: e.message }, 'token request refused');
-      send(res, e.status, { error: code, error_description: e.message }, retry);
-    }
+  /** Runs a token handler, counting and logging its outcome; every failure answers `{error, error_description}`. */
+  const tokenEndpoint =
+    (endpoint: Endpoint, handle: TokenHandler): Route =>
+    async (req, res, url) => {
+      try {
+        const reply = await handle(req, res, url);
+        metrics.served.inc({ endpoint, result: reply ? 'ok' : 'passthrough' });
+        return reply;
+      } catch (err) {
+        if (!(err instanceof HttpError)) log.error({ endpoint, err }, 'token request failed unexpectedly');
+        const e = asHttpError(err, 'NMI');
+        metrics.served.inc({ endpoint, result: e.code });
+        log.warn({ endpoint, status: e.status, reason: e.message }, 'token request refused');
+        log.debug({ endpoint, causes: causeChain(e) }, 'token request refusal causes');
+        return errorReply(e);
+      }
+    };
+
+  const health = (): Reply => ({ status: parts.ready() ? 200 : 503, body: { status: parts.ready() ? 'ok' : 'waiting for informers' } });
+
+  async function metricsText(): Promise<Reply> {
+    metrics.indexed.set({ kind: 'pods' }, pods.size);
+    for (const [kind, n] of Object.entries(store.counts)) metrics.indexed.set({ kind }, n);
+    return { status: 200, body: await metrics.registry.metrics(), contentType: 'text/plain; version=0.0.4' };
   }
 
-  const server = createServer((req, res) => {
+  /** Other metadata paths go to the real IMDS unchanged, but never on behalf of a proxy. */
+  function metadataPassThrough(req: IncomingMessage, res: ServerResponse): Reply | undefined {
+    const forwarded = forwardedRefusal(req.headers);
+    if (forwarded) return errorReply(forwarded);
+    passThrough(req, res, settings.imdsUrl);
+    return undefined;
+  }
+
+  const routes: Record<string, Route> = {
+    [HEALTH_PATH]: health,
+    '/metrics': metricsText,
+    [SIDECAR_TOKEN_PATH]: tokenEndpoint('sidecar', sidecarToken),
+    [HOST_TOKEN_PATH]: tokenEndpoint('host', hostToken),
+    // IMDS paths compare case-insensitively (lower-cased below).
+    [IMDS_TOKEN_PATH]: tokenEndpoint('intercept', interceptedToken),
+  };
+  const notFound = errorReply(new HttpError(404, 'not_found', `NMI serves ${SIDECAR_TOKEN_PATH}, ${HOST_TOKEN_PATH}, ${METADATA_PREFIX}/*, ${HEALTH_PATH} and /metrics`));
+
+  function route(req: IncomingMessage, path: string): Route | undefined {
+    const metadata = path === METADATA_PREFIX || path.startsWith(`${METADATA_PREFIX}/`);
+    if (req.method !== 'GET' && !metadata) return () => errorReply(new HttpError(405, 'invalid_request', 'use GET'));
+    if (metadata) return routes[path.toLowerCase()] ?? metadataPassThrough;
+    return routes[path];
+  }
+
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://nmi');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (path === '/healthz') return send(res, parts.ready() ? 200 : 503, { status: parts.ready() ? 'ok' : 'waiting for informers' });
-    if (path === '/metrics') {
-      metrics.indexed.set({ kind: 'pods' }, pods.size);
-      for (const [kind, n] of Object.entries(store.counts)) metrics.indexed.set({ kind }, n);
-      return void metrics.registry.metrics().then((text) => send(res, 200, text));
-    }
-    if (req.method !== 'GET' && path !== '/metadata' && !path.startsWith('/metadata/')) return send(res, 405, { error: 'invalid_request', error_description: 'use GET' });
-    if (path === '/sidecar/token') return void serveToken('sidecar', req, res, url);
-    if (path === '/host/token') return void serveToken('host', req, res, url);
-    if (path.toLowerCase() === '/metadata/identity/oauth2/token') return void serveToken('intercept', req, res, url);
-    if (path.startsWith('/metadata')) {
-      if (header(req, 'x-forwarded-for') !== undefined) return send(res, 400, { error: 'invalid_request', error_description: 'Requests with X-Forwarded-For are not accepted' });
-      return passThrough(req, res, settings.imdsUrl);
-    }
-    send(res, 404, { error: 'not_found', error_description: 'NMI serves /sidecar/token, /host/token, /metadata/*, /healthz and /metrics' });
+    const handler = route(req, path);
+    const reply = handler ? await handler(req, res, url) : notFound;
+    if (reply) send(res, reply);
   });
   server.keepAliveTimeout = 60_000;
   const url = await listenOn(server, settings.listen.host, settings.listen.port);

@@ -14,6 +14,7 @@ export type MsalCredential =
   | { clientCertificate: { thumbprintSha256: string; privateKey: string; x5c: string } }
   | { clientAssertion: () => Promise<string> };
 
+/** What is wrong with a Secret, in words safe to return to the caller (never the Secret's content). */
 export class CredentialError extends Error {}
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;

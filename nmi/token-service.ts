@@ -1,23 +1,23 @@
 // Tokens per (identity, resource) for every pod of the node: one cache with refresh-ahead and
 // single-flight in front of the providers, so a thousand pods sharing an identity cause one upstream call.
 
-import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
+import { HttpError } from '../common/http-error.ts';
+import type { AzureIdentity } from '../identity/crds.ts';
 import { TokenCache } from '../tokens/token-cache.ts';
 import type { Token } from '../tokens/wire.ts';
 import type { NmiMetrics } from './metrics.ts';
-import type { TokenProvider } from './token-provider.ts';
+import type { TokenProvider, TokenProviders } from './token-provider.ts';
 
 export interface TokenServiceOptions {
-  imds: TokenProvider;
-  msal: TokenProvider;
+  providers: TokenProviders;
   refreshAheadSeconds: number;
   maxEntries: number;
   metrics?: NmiMetrics;
 }
 
-/** Managed identities are shared by whoever names them; service principals are scoped to their object (their Secret). */
-export function tokenCacheKey(identity: AzureIdentity, resource: string): string {
-  const who = identity.type === IdentityType.UserAssignedMSI ? `msi|${(identity.clientID ?? identity.resourceID ?? '').toLowerCase()}` : `sp|${identity.namespace}/${identity.name}`;
+/** The cache key: the provider's sharing key when it has one, else the AzureIdentity object. */
+export function tokenCacheKey(provider: TokenProvider, identity: AzureIdentity, resource: string): string {
+  const who = provider.sharingKey?.(identity) ?? `${provider.name}|${identity.namespace}/${identity.name}`;
   return `${who}|${resource}`;
 }
 
@@ -31,12 +31,12 @@ export class TokenService {
   }
 
   async token(identity: AzureIdentity, resource: string): Promise<Token> {
-    const msi = identity.type === IdentityType.UserAssignedMSI;
-    const provider = msi ? this.opts.imds : this.opts.msal;
+    const provider: TokenProvider | undefined = this.opts.providers[identity.type];
+    if (!provider) throw new HttpError(500, 'unsupported_identity', `AzureIdentity ${identity.namespace}/${identity.name} has type ${identity.type}, which this NMI has no token provider for`);
     let missed = false;
     const fetch = async () => {
       missed = true;
-      const end = this.opts.metrics?.upstream.startTimer({ provider: msi ? 'imds' : 'msal' });
+      const end = this.opts.metrics?.upstream.startTimer({ provider: provider.name });
       try {
         const t = await provider.token(identity, resource);
         end?.({ outcome: 'ok' });
@@ -47,7 +47,7 @@ export class TokenService {
       }
     };
     try {
-      return await this.cache.get(tokenCacheKey(identity, resource), fetch);
+      return await this.cache.get(tokenCacheKey(provider, identity, resource), fetch);
     } finally {
       this.opts.metrics?.cache.inc({ result: missed ? 'miss' : 'hit' });
     }

@@ -1,15 +1,16 @@
-// The sidecar's side of the sidecar → NMI contract (sidecar/README.md): one GET per token, authenticated
+// The sidecar's side of the sidecar → NMI contract (tokens/nmi-contract.ts): one GET per token, authenticated
 // with the pod's projected service-account token, re-read from its file on every call so kubelet
 // rotations are picked up (calls are rare: the cache answers almost everything).
 
 import { readFile } from 'node:fs/promises';
-import { jsonObject, retryAfterSeconds, sendRequest } from '../common/http-request.ts';
+import { errnoSuffix, unavailable } from '../common/http-error.ts';
+import { sendRequest } from '../common/http-request.ts';
 import { http } from '../common/node-http.ts';
-import { UpstreamError } from '../tokens/token-cache.ts';
-import type { Token, TokenRequest } from '../tokens/wire.ts';
+import { HEALTH_PATH, bearerHeader, parseSidecarTokenReply, sidecarTokenUrl, type NmiTokenQuery } from '../tokens/nmi-contract.ts';
+import type { Token } from '../tokens/wire.ts';
 
 export interface NmiClient {
-  token(req: TokenRequest): Promise<Token>;
+  token(req: NmiTokenQuery): Promise<Token>;
   /** True when NMI answers its health endpoint. */
   healthy(): Promise<boolean>;
 }
@@ -24,31 +25,19 @@ export function nmiClient(nmiUrl: string, tokenFile: string, timeoutMs = 10_000)
       try {
         saToken = (await readFile(tokenFile, 'utf8')).trim();
       } catch (err) {
-        throw new UpstreamError(503, `cannot read the service-account token file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        throw unavailable(503, `cannot read the service-account token file ${tokenFile}${errnoSuffix(err)}`, { cause: err });
       }
-      const url = new URL('/sidecar/token', nmiUrl);
-      url.searchParams.set('resource', req.resource);
-      if (req.selector.clientID) url.searchParams.set('client_id', req.selector.clientID);
-      if (req.selector.objectID) url.searchParams.set('object_id', req.selector.objectID);
-      if (req.selector.resourceID) url.searchParams.set('msi_res_id', req.selector.resourceID);
-      let res;
+      let reply;
       try {
-        res = await get(url, { authorization: `Bearer ${saToken}` }, timeoutMs);
+        reply = await get(sidecarTokenUrl(nmiUrl, req), bearerHeader(saToken), timeoutMs);
       } catch (err) {
-        throw new UpstreamError(503, `NMI at ${nmiUrl} is unreachable: ${(err as Error).message}`);
+        throw unavailable(503, `NMI at ${nmiUrl} is unreachable${errnoSuffix(err)}`, { cause: err });
       }
-      const body = jsonObject(res.text);
-      if (res.status !== 200) {
-        const description = typeof body.error_description === 'string' ? body.error_description : `NMI answered ${res.status}`;
-        throw new UpstreamError(res.status, description, retryAfterSeconds(res.headers), body);
-      }
-      const expiresOn = Number(body.expires_on);
-      if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn)) throw new UpstreamError(502, 'NMI answered without access_token/expires_on');
-      return { accessToken: body.access_token, expiresOn, resource: String(body.resource ?? req.resource), clientId: String(body.client_id ?? '') };
+      return parseSidecarTokenReply(reply, req);
     },
     async healthy() {
       try {
-        return (await get(new URL('/healthz', nmiUrl), {}, 2000)).status === 200;
+        return (await get(new URL(HEALTH_PATH, nmiUrl), {}, 2000)).status === 200;
       } catch {
         return false;
       }

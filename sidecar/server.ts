@@ -1,12 +1,25 @@
 // `podid sidecar`: the token API on loopback and the health endpoints on the pod IP, node: built-ins only.
+// Each server is a table of named routes returning a Reply.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
+import { errorReply, ok, send, type Reply } from '../common/http-reply.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import { http } from '../common/node-http.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
 import type { NmiClient } from './nmi-client.ts';
-import { TokenCache, UpstreamError } from '../tokens/token-cache.ts';
-import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest, type WireError } from '../tokens/wire.ts';
+import { TokenCache } from '../tokens/token-cache.ts';
+import {
+  APP_SERVICE_TOKEN_PATH,
+  IMDS_TOKEN_PATH,
+  appServiceBody,
+  cacheKey,
+  imdsBody,
+  parseAppServiceRequest,
+  parseImdsRequest,
+  type Token,
+  type TokenRequest,
+} from '../tokens/wire.ts';
 
 export interface SidecarSettings {
   listen: ListenAddress;
@@ -19,7 +32,7 @@ export interface SidecarSettings {
   readyResource?: string;
 }
 
-export type SidecarLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+export type SidecarLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface RunningSidecar {
   tokenUrl: string;
@@ -27,64 +40,74 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-const IMDS_PATH = '/metadata/identity/oauth2/token';
-const APP_SERVICE_PATH = '/msi/token';
+type Route = (req: IncomingMessage, url: URL) => Reply | Promise<Reply>;
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+/** Serves `routes` by path (trailing slashes dropped; `caseless` compares lower-cased), 404 naming them otherwise. */
+function router(routes: Record<string, Route>, caseless: boolean, what: string) {
+  const table = new Map(Object.entries(routes).map(([path, route]) => [caseless ? path.toLowerCase() : path, route]));
+  const known = Object.keys(routes).join(', ');
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname.replace(/\/+$/, '');
+    const route = table.get(caseless ? path.toLowerCase() : path);
+    send(res, route ? await route(req, url) : errorReply(new HttpError(404, 'not_found', `${what} ${known}`)));
+  };
 }
 
 export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, log: SidecarLog): Promise<RunningSidecar> {
   const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries });
+  const cached = (request: TokenRequest): Promise<Token> => cache.get(cacheKey(request), () => nmi.token(request));
   let ready = false;
 
-  const tokenServer = http.createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    // MSAL asks for `/metadata/identity/oauth2/token/` (trailing slash); App Service paths vary in case.
-    const path = url.pathname.replace(/\/+$/, '').toLowerCase();
-    let parsed: TokenRequest | WireError;
-    if (req.method !== 'GET') parsed = { status: 405, body: { error: 'invalid_request', error_description: 'use GET' } };
-    else if (path === IMDS_PATH) parsed = parseImdsRequest(url, req.headers);
-    else if (path === APP_SERVICE_PATH && settings.identityHeader) parsed = parseAppServiceRequest(url, req.headers, settings.identityHeader);
-    else parsed = { status: 404, body: { error: 'not_found', error_description: `podid's sidecar serves ${IMDS_PATH} and ${APP_SERVICE_PATH}` } };
-    if ('status' in parsed) return send(res, parsed.status, parsed.body);
-    const request = parsed;
-    try {
-      const token = await cache.get(cacheKey(request), () => nmi.token(request));
-      send(res, 200, request.flavour === 'imds' ? imdsBody(token, Date.now() / 1000) : appServiceBody(token));
-    } catch (err) {
-      const e = err instanceof UpstreamError ? err : new UpstreamError(500, 'sidecar error');
-      const upstream = e.body as { error?: unknown; error_description?: unknown } | undefined;
-      const body = typeof upstream?.error === 'string' ? upstream : { error: e.status === 429 ? 'throttled' : 'unavailable', error_description: e.message };
-      log('warn', 'token request failed', { status: e.status, resource: request.resource, reason: e.message });
-      send(res, e.status, body, e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
-    }
-  });
-  tokenServer.keepAliveTimeout = 60_000;
+  /** One flavour's token route: parse, answer from the cache (or NMI), shape the body as the flavour does. */
+  const tokenRoute =
+    (parse: (url: URL, req: IncomingMessage) => TokenRequest | HttpError, body: (t: Token) => Record<string, string>): Route =>
+    async (req, url) => {
+      if (req.method !== 'GET') return errorReply(new HttpError(405, 'invalid_request', 'use GET'));
+      const request = parse(url, req);
+      if (request instanceof HttpError) return errorReply(request);
+      try {
+        return ok(body(await cached(request)));
+      } catch (err) {
+        const e = asHttpError(err, 'sidecar');
+        log('warn', 'token request failed', { status: e.status, resource: request.resource, reason: e.message });
+        log('debug', 'token request failure causes', { causes: causeChain(e) });
+        return errorReply(e);
+      }
+    };
 
-  const healthServer = http.createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/livez') return send(res, 200, { status: 'ok' });
-    if (path !== '/healthz') return send(res, 404, { error: 'not_found', error_description: 'health endpoints: /healthz, /livez' });
-    // Ready once NMI has answered (and, if asked, a first token is cached); after that readiness no longer
-    // depends on NMI: the cache serves.
+  // MSAL asks for `/metadata/identity/oauth2/token/` (trailing slash); App Service paths vary in case.
+  const tokenRoutes: Record<string, Route> = {
+    [IMDS_TOKEN_PATH]: tokenRoute(
+      (url, req) => parseImdsRequest(url, req.headers),
+      (t) => imdsBody(t, Date.now() / 1000),
+    ),
+  };
+  if (settings.identityHeader) {
+    tokenRoutes[APP_SERVICE_TOKEN_PATH] = tokenRoute((url, req) => parseAppServiceRequest(url, req.headers, settings.identityHeader), appServiceBody);
+  }
+
+  /** Ready once NMI has answered (and, if asked, a first token is cached); after that the cache serves. */
+  async function readiness(): Promise<Reply> {
     let waiting = 'waiting for NMI';
     if (!ready && (await nmi.healthy())) {
       waiting = '';
       if (settings.readyResource) {
-        const warm: TokenRequest = { flavour: 'imds', resource: settings.readyResource, selector: {} };
         try {
-          await cache.get(cacheKey(warm), () => nmi.token(warm));
+          await cached({ flavour: 'imds', resource: settings.readyResource, selector: {} });
         } catch (err) {
           waiting = `waiting for a first token for ${settings.readyResource}: ${(err as Error).message}`;
         }
       }
       ready = !waiting;
     }
-    send(res, ready ? 200 : 503, { status: ready ? 'ready' : waiting });
-  });
+    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : waiting } };
+  }
+  const liveness = (): Reply => ok({ status: 'ok' });
+
+  const tokenServer = http.createServer(router(tokenRoutes, true, "podid's sidecar serves"));
+  tokenServer.keepAliveTimeout = 60_000;
+  const healthServer = http.createServer(router({ '/healthz': readiness, '/livez': liveness }, false, 'health endpoints:'));
 
   const tokenUrl = await listenOn(tokenServer, settings.listen.host, settings.listen.port);
   const healthUrl = await listenOn(healthServer, settings.healthListen.host, settings.healthListen.port);

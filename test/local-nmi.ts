@@ -7,14 +7,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../common/log.ts';
 import type { AzureIdentity } from '../identity/crds.ts';
-import { CallerError, type Caller, type Reviewer } from '../nmi/caller.ts';
+import { unauthorized } from '../common/http-error.ts';
+import type { Caller, Reviewer } from '../nmi/caller.ts';
 import { IdentityStore } from '../nmi/identity-store.ts';
-import { imdsProvider } from '../nmi/imds-provider.ts';
 import { createNmiMetrics, type NmiMetrics } from '../nmi/metrics.ts';
 import { msalNetwork } from '../nmi/msal-network.ts';
-import { msalProvider } from '../nmi/msal-provider.ts';
 import { PodIndex, type NodePod } from '../nmi/pod-index.ts';
+import { tokenProviders } from '../nmi/providers.ts';
+import type { TokenProviders } from '../nmi/token-provider.ts';
 import { startNmi, type RunningNmi, type NmiSettings } from '../nmi/server.ts';
+import { CredentialError } from '../nmi/sp-credentials.ts';
 import { TokenService } from '../nmi/token-service.ts';
 import type { World } from './emulators/world.ts';
 
@@ -30,7 +32,13 @@ export function podFor(identity: AzureIdentity): Record<string, string> {
   return { aadpodidbinding: identity.name };
 }
 
-export async function startLocalNmi(world: World, dir: string, settings: Partial<NmiSettings> = {}, logLevel = 'silent'): Promise<LocalNmi> {
+export interface LocalNmiOptions {
+  logLevel?: string;
+  /** Changes the provider registry (e.g. registers a provider for a new identity type). */
+  providers?: (registry: TokenProviders) => TokenProviders;
+}
+
+export async function startLocalNmi(world: World, dir: string, settings: Partial<NmiSettings> = {}, opts: LocalNmiOptions = {}): Promise<LocalNmi> {
   const pods = new PodIndex();
   const store = new IdentityStore();
   for (const i of world.identities) store.upsertIdentity(i);
@@ -38,18 +46,21 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
   const federatedTokenFile = join(dir, 'nmi-federated-token');
   await writeFile(federatedTokenFile, world.federatedAssertion());
   const metrics = createNmiMetrics();
-  const tokens = new TokenService({
-    imds: imdsProvider(world.imds.url),
-    msal: msalProvider({
-      authorityHost: world.aad.url,
+  const registry = tokenProviders({
+      imdsUrl: world.imds.url,
+      msal: {
+        authorityHost: world.aad.url,
       readSecret: async (ref) => {
         const data = world.secrets.get(`${ref.namespace}/${ref.name}`);
-        if (!data) throw new Error(`Secret ${ref.namespace}/${ref.name} not found`);
+        if (!data) throw new CredentialError('not found');
         return data;
       },
-      federatedTokenFile,
-      network: msalNetwork({ extraCaPem: world.tls.caPem }),
-    }),
+        federatedTokenFile,
+        network: msalNetwork({ extraCaPem: world.tls.caPem }),
+      },
+    });
+  const tokens = new TokenService({
+    providers: opts.providers ? opts.providers(registry) : registry,
     refreshAheadSeconds: 300,
     maxEntries: 10_000,
     metrics,
@@ -58,13 +69,13 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
   const reviewer: Reviewer = {
     review: async (token) => {
       const caller = callers.get(token);
-      if (!caller) throw new CallerError(401, 'the service-account token was not accepted');
+      if (!caller) throw unauthorized('the service-account token was not accepted');
       return caller;
     },
   };
   const nmi = await startNmi(
     { listen: { host: '127.0.0.1', port: 0 }, imdsUrl: world.imds.url, nodeIPs: [], podWaitMs: 200, forceNamespaced: false, ...settings },
-    { pods, store, tokens, reviewer, metrics, log: createLogger('nmi', logLevel), ready: () => true },
+    { pods, store, tokens, reviewer, metrics, log: createLogger('nmi', opts.logLevel ?? 'silent'), ready: () => true },
   );
   let n = 0;
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TokenCache, UpstreamError } from './token-cache.ts';
+import { throttled, unavailable } from '../common/http-error.ts';
+import { TokenCache } from './token-cache.ts';
 import type { Token } from './wire.ts';
 
 function setup(maxEntries = 10) {
@@ -42,7 +43,7 @@ describe('TokenCache', () => {
     await cache.get('k', async () => token(600));
     clock.now += 500;
     const failing = async (): Promise<Token> => {
-      throw new UpstreamError(503, 'NMI down');
+      throw unavailable(503, 'NMI down');
     };
     expect((await cache.get('k', failing)).accessToken).toBe('t1');
     clock.now += 200;
@@ -51,7 +52,7 @@ describe('TokenCache', () => {
 
   it('honours Retry-After after a 429', async () => {
     const { clock, cache, token, calls } = setup();
-    await expect(cache.get('k', async () => Promise.reject(new UpstreamError(429, 'slow down', 30)))).rejects.toThrow('slow down');
+    await expect(cache.get('k', async () => Promise.reject(throttled('slow down', 30)))).rejects.toThrow('slow down');
     await expect(cache.get('k', async () => token())).rejects.toMatchObject({ status: 429, retryAfterSeconds: 30 });
     expect(calls()).toBe(0);
     clock.now += 31;

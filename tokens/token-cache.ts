@@ -2,19 +2,8 @@
 // one upstream call per key however many callers miss at once, stale-but-valid tokens kept while the
 // upstream fails, 429 Retry-After honoured, and a bounded number of entries (least recently used go first).
 
+import { HttpError, throttled } from '../common/http-error.ts';
 import type { Token } from './wire.ts';
-
-export class UpstreamError extends Error {
-  readonly status: number;
-  readonly retryAfterSeconds?: number;
-  readonly body?: unknown;
-  constructor(status: number, message: string, retryAfterSeconds?: number, body?: unknown) {
-    super(message);
-    this.status = status;
-    this.retryAfterSeconds = retryAfterSeconds;
-    this.body = body;
-  }
-}
 
 export interface CacheOptions {
   /** Refresh when less than this many seconds of validity are left (±20% jitter per token). */
@@ -61,7 +50,7 @@ export class TokenCache {
     if (valid && now < entry.refreshAt) return valid;
     if (now < entry.blockedUntil) {
       if (valid) return valid;
-      throw new UpstreamError(429, 'throttled upstream; retry later', Math.ceil(entry.blockedUntil - now));
+      throw throttled('throttled upstream; retry later', Math.ceil(entry.blockedUntil - now));
     }
     const refresh = (entry.inflight ??= this.refresh(entry, fetch));
     if (valid) {
@@ -81,7 +70,7 @@ export class TokenCache {
       entry.refreshAt = token.expiresOn - ahead;
       return token;
     } catch (err) {
-      if (err instanceof UpstreamError && err.status === 429) entry.blockedUntil = this.opts.now() + (err.retryAfterSeconds ?? 5);
+      if (err instanceof HttpError && err.status === 429) entry.blockedUntil = this.opts.now() + (err.retryAfterSeconds ?? 5);
       throw err;
     } finally {
       entry.inflight = undefined;

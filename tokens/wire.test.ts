@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest, type WireError } from './wire.ts';
+import { appServiceBody, cacheKey, imdsBody, parseAppServiceRequest, parseImdsRequest, type TokenRequest } from './wire.ts';
+import type { HttpError } from '../common/http-error.ts';
 
 const u = (q: string) => new URL(`http://127.0.0.1:2578/metadata/identity/oauth2/token?${q}`);
-const ok = (r: TokenRequest | WireError) => ('flavour' in r ? r : undefined);
-const err = (r: TokenRequest | WireError) => ('status' in r ? r : undefined);
+const ok = (r: TokenRequest | HttpError) => ('flavour' in r ? r : undefined);
+const err = (r: TokenRequest | HttpError) => ('status' in r ? r : undefined);
 
 describe('IMDS requests', () => {
   const table: Array<[string, string, Record<string, string>, Partial<TokenRequest> | [number, string]]> = [

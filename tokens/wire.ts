@@ -2,7 +2,15 @@
 // flavours) and response bodies. See ../shared design notes §2; numbers are strings, as IMDS sends them.
 
 import { timingSafeEqual } from 'node:crypto';
+import { HttpError } from '../common/http-error.ts';
 import type { IdentitySelector } from '../identity/select.ts';
+
+/** The IMDS token path (MSAL adds a trailing slash; callers compare without it, case-insensitively). */
+export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
+/** The App Service token path the sidecar serves (`IDENTITY_ENDPOINT` points here). */
+export const APP_SERVICE_TOKEN_PATH = '/msi/token';
+/** The IMDS api-version podid asks the node's IMDS with. */
+export const IMDS_API_VERSION = '2018-02-01';
 
 export type Flavour = 'imds' | 'appservice';
 
@@ -10,11 +18,6 @@ export interface TokenRequest {
   flavour: Flavour;
   resource: string;
   selector: IdentitySelector;
-}
-
-export interface WireError {
-  status: number;
-  body: { error: string; error_description: string };
 }
 
 /** What the sidecar holds for one (selector, resource). */
@@ -28,8 +31,10 @@ export interface Token {
 
 export type Headers = Record<string, string | string[] | undefined>;
 
-const bad = (status: number, error: string, description: string): WireError => ({ status, body: { error, error_description: description } });
-const header = (h: Headers, name: string): string | undefined => {
+const bad = (status: number, error: string, description: string): HttpError => new HttpError(status, error, description);
+
+/** One header's value (the first, when repeated). */
+export const header = (h: Headers, name: string): string | undefined => {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
@@ -39,9 +44,10 @@ export function resourceFromScope(scope: string): string {
   return scope.replace(/\/\.default$/, '');
 }
 
-/** `resource`, or the resource an MSAL-style `scope` names; a WireError when neither is given. */
-export function resourceOf(q: URLSearchParams): string | WireError {
-  const resource = q.get('resource') ?? (q.get('scope') ? resourceFromScope(q.get('scope')!) : undefined);
+/** `resource`, or the resource an MSAL-style `scope` names; a HttpError when neither is given. */
+export function resourceOf(q: URLSearchParams): string | HttpError {
+  const scope = q.get('scope');
+  const resource = q.get('resource') ?? (scope ? resourceFromScope(scope) : undefined);
   if (!resource) return bad(400, 'invalid_request', "Required query variable 'resource' is missing");
   return resource;
 }
@@ -52,8 +58,15 @@ export function selectorOf(q: URLSearchParams, objectParam: 'object_id' | 'princ
   return { clientID: pick('client_id'), objectID: pick(objectParam, 'object_id'), resourceID: pick('msi_res_id', 'mi_res_id') };
 }
 
-export function parseImdsRequest(url: URL, headers: Headers): TokenRequest | WireError {
+/** IMDS refuses proxied calls; so do podid's metadata endpoints. */
+export function forwardedRefusal(headers: Headers): HttpError | undefined {
   if (header(headers, 'x-forwarded-for') !== undefined) return bad(400, 'invalid_request', 'Requests with X-Forwarded-For are not accepted');
+  return undefined;
+}
+
+export function parseImdsRequest(url: URL, headers: Headers): TokenRequest | HttpError {
+  const forwarded = forwardedRefusal(headers);
+  if (forwarded) return forwarded;
   if (header(headers, 'metadata')?.toLowerCase() !== 'true') return bad(400, 'invalid_request', 'Required metadata header not specified');
   const q = url.searchParams;
   if (!q.get('api-version')) return bad(400, 'invalid_request', "Required query variable 'api-version' is missing");
@@ -69,8 +82,9 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function parseAppServiceRequest(url: URL, headers: Headers, expectedHeader: string): TokenRequest | WireError {
-  if (header(headers, 'x-forwarded-for') !== undefined) return bad(400, 'invalid_request', 'Requests with X-Forwarded-For are not accepted');
+export function parseAppServiceRequest(url: URL, headers: Headers, expectedHeader: string): TokenRequest | HttpError {
+  const forwarded = forwardedRefusal(headers);
+  if (forwarded) return forwarded;
   if (!sameSecret(header(headers, 'x-identity-header'), expectedHeader)) {
     return bad(401, 'unauthorized', 'The X-IDENTITY-HEADER header is missing or wrong; use the IDENTITY_HEADER value');
   }

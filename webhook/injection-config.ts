@@ -1,8 +1,6 @@
 // What the mutating webhook injects, and the annotations pods use to steer it.
 
-/** Which variables send SDKs to the sidecar: IMDS (`AZURE_POD_IDENTITY_AUTHORITY_HOST`), App Service, or both. */
-export type EnvFlavour = 'imds' | 'appservice' | 'both';
-export const ENV_FLAVOURS: readonly EnvFlavour[] = ['imds', 'appservice', 'both'];
+import type { EnvFlavour } from './sdk-env.ts';
 
 export interface ResourceSettings {
   cpuRequest: string;
@@ -55,7 +53,5 @@ export const INJECTED_ANNOTATION = `${ANNOTATION_PREFIX}injected`;
 /** Where the projected service-account token is mounted in the sidecar. */
 export const TOKEN_DIR = '/var/run/secrets/podid';
 export const TOKEN_PATH = `${TOKEN_DIR}/token`;
-/** The sidecar's App Service endpoint path. */
-export const APP_SERVICE_PATH = '/msi/token';
 
 export const MIN_TOKEN_EXPIRATION_SECONDS = 600;

@@ -1,9 +1,9 @@
 // `podid webhook`: the HTTPS admission server, its certificate reloads and graceful shutdown.
 
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { urlHost, type ListenAddress } from '../common/listen.ts';
+import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import { createWebhookApp, type AdmissionHandler } from './app.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { ValidationConfig } from './validation-config.ts';
@@ -66,16 +66,8 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
     },
   );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.listen.port, settings.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const url = await listenOn(server, settings.listen.host, settings.listen.port, 'https');
   accepting = true;
-  const addr = server.address() as AddressInfo;
-  const url = `https://${urlHost(settings.listen.host ?? '127.0.0.1')}:${addr.port}`;
   logger.info({ url }, 'podid webhook listening');
 
   let closing: Promise<void> | undefined;
@@ -84,10 +76,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
       accepting = false;
       if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       tls.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await closeServer(server);
     })());
   return { server, url, metrics, tls, close };
 }

@@ -8,6 +8,7 @@ export const NETRAW_MODES: readonly NetRawMode[] = ['enforce', 'warn', 'audit', 
 
 /** `all`: every pod is checked (any pod with NET_RAW can attack a labeled one); `labeled`: only aadpodidbinding pods. */
 export type NetRawScope = 'all' | 'labeled';
+export const NETRAW_SCOPES: readonly NetRawScope[] = ['all', 'labeled'];
 
 export interface LabelRequirement {
   key: string;

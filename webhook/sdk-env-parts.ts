@@ -1,0 +1,48 @@
+// The variable sets podid can inject, each selecting one managed-identity source in the Azure SDKs. The
+// SDKs (MSAL, azure-identity) pick the source from variables in this order:
+//   IDENTITY_ENDPOINT + IDENTITY_HEADER + IDENTITY_SERVER_THUMBPRINT → Service Fabric
+//   IDENTITY_ENDPOINT + IDENTITY_HEADER                              → App Service
+//   MSI_ENDPOINT (+ MSI_SECRET)                                      → Cloud Shell / Machine Learning
+//   IDENTITY_ENDPOINT + IMDS_ENDPOINT                                → Azure Arc
+//   otherwise IMDS, whose host AZURE_POD_IDENTITY_AUTHORITY_HOST overrides.
+
+import { APP_SERVICE_TOKEN_PATH } from '../tokens/wire.ts';
+import type { EnvVar } from './pod.ts';
+
+/** Where the sidecar serves tokens inside the pod, and the pod's App Service header secret. */
+export interface SidecarEndpoint {
+  port: number;
+  identityHeader: string;
+}
+
+export interface EnvPart {
+  /** The variables this part adds, pointing at the sidecar. */
+  vars(addr: SidecarEndpoint): EnvVar[];
+  /** Variables that, set by the container, would turn this part into another flow (or leak podid's header). */
+  conflicts: readonly string[];
+  /** Why the part was left out, given the variables of it (or its conflicts) the container sets. */
+  warning(containerName: string, present: readonly string[]): string;
+}
+
+export const IMDS_HOST_VAR = 'AZURE_POD_IDENTITY_AUTHORITY_HOST';
+export const IDENTITY_ENDPOINT = 'IDENTITY_ENDPOINT';
+export const IDENTITY_HEADER = 'IDENTITY_HEADER';
+
+const sidecarBase = (addr: SidecarEndpoint) => `http://127.0.0.1:${addr.port}`;
+
+/** IMDS flavour: the SDKs' IMDS client, with its host moved to the sidecar. */
+export const imdsHostPart: EnvPart = {
+  vars: (addr) => [{ name: IMDS_HOST_VAR, value: sidecarBase(addr) }],
+  conflicts: [],
+  warning: (c) => `container ${c} sets ${IMDS_HOST_VAR} itself; podid left it unchanged`,
+};
+
+/** App Service (2019-08-01) flavour: endpoint + per-pod header secret. */
+export const appServicePart: EnvPart = {
+  vars: (addr) => [
+    { name: IDENTITY_ENDPOINT, value: `${sidecarBase(addr)}${APP_SERVICE_TOKEN_PATH}` },
+    { name: IDENTITY_HEADER, value: addr.identityHeader },
+  ],
+  conflicts: ['IDENTITY_SERVER_THUMBPRINT', 'IMDS_ENDPOINT', 'MSI_ENDPOINT', 'MSI_SECRET'],
+  warning: (c, present) => `container ${c} sets ${present.join(', ')}; podid did not add ${IDENTITY_ENDPOINT}/${IDENTITY_HEADER} so SDKs keep the flow those select`,
+};
