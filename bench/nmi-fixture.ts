@@ -22,7 +22,15 @@ export function bigNode(podCount: number, identityCount: number): Fixture {
   const pods: NodePod[] = [];
   for (let p = 0; p < podCount; p++) {
     const ip = `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255}`;
-    pods.push({ name: `pod-${p}`, namespace: `team-${p % 50}`, uid: randomUUID(), labels: { app: `app-${p % 200}`, aadpodidbinding: `sel-${p % identityCount}` }, ips: [ip], serviceAccount: 'default', hostNetwork: false });
+    pods.push({
+      name: `pod-${p}`,
+      namespace: `team-${p % 50}`,
+      uid: randomUUID(),
+      labels: { app: `app-${p % 200}`, aadpodidbinding: `sel-${p % identityCount}` },
+      ips: [ip],
+      serviceAccount: 'default',
+      hostNetwork: false,
+    });
   }
   return { identities, bindings, pods };
 }

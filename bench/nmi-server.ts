@@ -13,7 +13,11 @@ const world = await startWorld(dir);
 const nmi = await startLocalNmi(world, dir);
 const fixture = bigNode(Number(process.env.BENCH_PODS ?? 0), Number(process.env.BENCH_IDENTITIES ?? 0));
 for (const i of fixture.identities) {
-  world.tenant.managedIdentities.push({ clientId: i.clientID!, objectId: i.objectID!, resourceId: `/subscriptions/0/resourcegroups/bench/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.name}` });
+  world.tenant.managedIdentities.push({
+    clientId: i.clientID!,
+    objectId: i.objectID!,
+    resourceId: `/subscriptions/0/resourcegroups/bench/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.name}`,
+  });
   nmi.store.upsertIdentity(i);
 }
 for (const b of fixture.bindings) nmi.store.upsertBinding(b);

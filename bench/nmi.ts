@@ -44,7 +44,10 @@ const lookupOps = opsPerSecond((i) => lookupIdentity(pods.byIP(ips[i % PODS]!)!,
 
 // 2 and 3. The server in its own process.
 async function startServer(podCount: number, identityCount: number) {
-  const proc = spawn(process.execPath, ['--expose-gc', 'bench/nmi-server.ts'], { env: { ...process.env, BENCH_PODS: String(podCount), BENCH_IDENTITIES: String(identityCount) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--expose-gc', 'bench/nmi-server.ts'], {
+    env: { ...process.env, BENCH_PODS: String(podCount), BENCH_IDENTITIES: String(identityCount) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const ready = await new Promise<{ url: string; tokensFile: string }>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', (l) => resolve(JSON.parse(l)));
     proc.once('exit', (c) => reject(new Error(`bench/nmi-server.ts exited with ${c}`)));
@@ -72,18 +75,27 @@ try {
   const warm = Date.now();
   for (let i = 0; i < tokens.length; i += 200) await Promise.all(tokens.slice(i, i + 200).map(() => token()));
   const warmSeconds = (Date.now() - warm) / 1000;
-  const baseline = await runLoad(() => get('/healthz'), (r) => r.status === 200, concurrency, seconds);
+  const baseline = await runLoad(
+    () => get('/healthz'),
+    (r) => r.status === 200,
+    concurrency,
+    seconds,
+  );
   const served = await runLoad(token, (r) => r.status === 200, concurrency, seconds);
   const loadedMem = await memoryMiB(server.proc.pid!);
 
   console.log(`podid NMI benchmark: ${PODS} pods, ${IDENTITIES} identities, ${IDENTITIES} bindings; Node ${process.version}`);
-  console.log(`  lookup, in process:  Map.get baseline ${(baselineOps / 1e6).toFixed(1)} M/s; PodIndex.byIP ${(byIpOps / 1e6).toFixed(1)} M/s; pod → binding → identity ${(lookupOps / 1e6).toFixed(2)} M/s (${(1e9 / lookupOps).toFixed(0)} ns each, ${(baselineOps / lookupOps).toFixed(1)}x the baseline)`);
+  console.log(
+    `  lookup, in process:  Map.get baseline ${(baselineOps / 1e6).toFixed(1)} M/s; PodIndex.byIP ${(byIpOps / 1e6).toFixed(1)} M/s; pod → binding → identity ${(lookupOps / 1e6).toFixed(2)} M/s (${(1e9 / lookupOps).toFixed(0)} ns each, ${(baselineOps / lookupOps).toFixed(1)}x the baseline)`,
+  );
   console.log(`  first token for all ${tokens.length} pods (${IDENTITIES} IMDS calls): ${warmSeconds.toFixed(1)} s`);
   console.log(`  baseline GET /healthz          ${fmt(baseline)}`);
   console.log(`  GET /sidecar/token (cached)    ${fmt(served)}`);
   console.log(`  token serving vs baseline      ${(served.rps / baseline.rps).toFixed(2)}x throughput, ${(served.p99ms / baseline.p99ms).toFixed(2)}x p99`);
-  console.log(`  NMI RSS: empty ${emptyMem.rss.toFixed(1)} MiB; with the indexes filled ${filledMem.rss.toFixed(1)} MiB (+${(filledMem.rss - emptyMem.rss).toFixed(1)} MiB); after load ${loadedMem.rss.toFixed(1)} MiB`);
-  console.log('  (the NMI process also holds the emulators and the test reviewer\'s token map; its indexes are what grows with pods)');
+  console.log(
+    `  NMI RSS: empty ${emptyMem.rss.toFixed(1)} MiB; with the indexes filled ${filledMem.rss.toFixed(1)} MiB (+${(filledMem.rss - emptyMem.rss).toFixed(1)} MiB); after load ${loadedMem.rss.toFixed(1)} MiB`,
+  );
+  console.log("  (the NMI process also holds the emulators and the test reviewer's token map; its indexes are what grows with pods)");
   if (served.errors || baseline.errors) process.exitCode = 1;
 } finally {
   await server.stop();

@@ -12,7 +12,10 @@ export interface Child {
 
 /** Spawns the built `podid <args>` (what the image runs) and waits for its "listening" log line, which carries the URL. */
 export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
-  const proc = spawn(process.execPath, ['dist/cli/main.js', ...args], { env: { ...process.env, PODID_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['dist/cli/main.js', ...args], {
+    env: { ...process.env, PODID_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.on('line', (line) => {

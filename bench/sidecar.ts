@@ -19,7 +19,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const coldSamples = Number(process.env.BENCH_COLD ?? 200);
 
-const mem = (m: { rss: number; anon: number; file: number }) => `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
+const mem = (m: { rss: number; anon: number; file: number }) =>
+  `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
 
 function percentiles(ms: number[]): { p50: number; p99: number } {
   const s = Float64Array.from(ms).sort();
@@ -33,7 +34,13 @@ const tokenFile = join(dir, 'sa-token');
 await writeFile(tokenFile, nmi.addPod({ name: 'bench', labels: { aadpodidbinding: 'sp-secret' } }));
 // BENCH_SIDECAR_NODE_ARGS: Node flags for the sidecar process, to compare memory settings.
 const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const sidecar = await startSidecarProcess({ nmiUrl: nmi.url, tokenFile, identityHeader: 'bench-header', entry: 'dist/cli/main.js', nodeArgs });
+const sidecar = await startSidecarProcess({
+  nmiUrl: nmi.url,
+  tokenFile,
+  identityHeader: 'bench-header',
+  entry: 'dist/cli/main.js',
+  nodeArgs,
+});
 try {
   const pid = sidecar.proc.pid!;
   await new Promise((r) => setTimeout(r, 1000));
@@ -43,7 +50,10 @@ try {
     const r = await sendRequest(new URL(url), { headers, timeoutMs: 10_000, agent });
     return { status: r.status, body: jsonObject(r.text) };
   };
-  const imds = (resource: string) => get(`${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`, { Metadata: 'true' });
+  const imds = (resource: string) =>
+    get(`${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`, {
+      Metadata: 'true',
+    });
   const ok = (r: JsonReply) => r.status === 200 && typeof (r.body as { access_token?: unknown }).access_token === 'string';
 
   // Cold misses: each new resource costs sidecar → NMI → Azure AD (MSAL, client secret) → back.
@@ -56,29 +66,47 @@ try {
     cold.push(performance.now() - t0);
     if (!ok(r)) throw new Error(`cold request ${i} failed: ${r.status}`);
     t0 = performance.now();
-    const d = await get(`${nmi.url}/sidecar/token?resource=${encodeURIComponent(`https://direct-${i}.example`)}`, { authorization: `Bearer ${saToken}` });
+    const d = await get(`${nmi.url}/sidecar/token?resource=${encodeURIComponent(`https://direct-${i}.example`)}`, {
+      authorization: `Bearer ${saToken}`,
+    });
     direct.push(performance.now() - t0);
     if (d.status !== 200) throw new Error(`direct NMI request ${i} failed: ${d.status}`);
   }
 
   await runLoad(() => imds('https://vault.azure.net'), ok, concurrency, 1); // warm-up
-  const baseline = await runLoad(() => get(`${sidecar.healthUrl}/livez`), (r) => r.status === 200, concurrency, seconds);
+  const baseline = await runLoad(
+    () => get(`${sidecar.healthUrl}/livez`),
+    (r) => r.status === 200,
+    concurrency,
+    seconds,
+  );
   const cached = await runLoad(() => imds('https://vault.azure.net'), ok, concurrency, seconds);
   // One app asking at a time, as a pod's SDK does: latency without queueing behind 15 other clients.
   const single = await runLoad(() => imds('https://vault.azure.net'), ok, 1, seconds);
-  const singleBaseline = await runLoad(() => get(`${sidecar.healthUrl}/livez`), (r) => r.status === 200, 1, seconds);
+  const singleBaseline = await runLoad(
+    () => get(`${sidecar.healthUrl}/livez`),
+    (r) => r.status === 200,
+    1,
+    seconds,
+  );
   const loaded = await memoryMiB(pid);
   const c = percentiles(cold);
   const d = percentiles(direct);
 
-  console.log(`podid sidecar benchmark: dist/ build in its own process${nodeArgs.length ? ` (node ${nodeArgs.join(' ')})` : ''}, ${concurrency} keep-alive clients, ${seconds} s per run, Node ${process.version}`);
+  console.log(
+    `podid sidecar benchmark: dist/ build in its own process${nodeArgs.length ? ` (node ${nodeArgs.join(' ')})` : ''}, ${concurrency} keep-alive clients, ${seconds} s per run, Node ${process.version}`,
+  );
   console.log(`  baseline GET /livez (same process)  ${fmt(baseline)}`);
   console.log(`  cached IMDS token                   ${fmt(cached)}`);
-  console.log(`  cached vs baseline                  ${(cached.rps / baseline.rps).toFixed(2)}x throughput, ${(cached.p99ms / baseline.p99ms).toFixed(2)}x p99`);
+  console.log(
+    `  cached vs baseline                  ${(cached.rps / baseline.rps).toFixed(2)}x throughput, ${(cached.p99ms / baseline.p99ms).toFixed(2)}x p99`,
+  );
   console.log(`  1 client: baseline /livez           ${fmt(singleBaseline)}`);
   console.log(`  1 client: cached IMDS token         ${fmt(single)}`);
   console.log(`  cold miss via NMI → AAD emulator    p50 ${c.p50.toFixed(2)} ms  p99 ${c.p99.toFixed(2)} ms  (${coldSamples} new resources, one at a time)`);
-  console.log(`  NMI called directly, cold           p50 ${d.p50.toFixed(2)} ms  p99 ${d.p99.toFixed(2)} ms  (sidecar adds ${(c.p50 - d.p50).toFixed(2)} ms at p50)`);
+  console.log(
+    `  NMI called directly, cold           p50 ${d.p50.toFixed(2)} ms  p99 ${d.p99.toFixed(2)} ms  (sidecar adds ${(c.p50 - d.p50).toFixed(2)} ms at p50)`,
+  );
   console.log(`  sidecar memory idle                 ${mem(idle)}`);
   console.log(`  sidecar memory after load           ${mem(loaded)}, peak RSS ${loaded.peak.toFixed(1)} MiB`);
   console.log('  (file-backed pages are the node binary and its libraries, shared by every process mapping the same image layer)');

@@ -18,7 +18,17 @@ const serving = createServingCert(ca, { commonName: 'localhost', dnsNames: ['loc
 await writeFile(join(dir, 'tls.crt'), serving.certPem);
 await writeFile(join(dir, 'tls.key'), serving.keyPem);
 
-const server = await startPodid(['webhook', '--listen', '127.0.0.1:0', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--shutdown-drain', '0s']);
+const server = await startPodid([
+  'webhook',
+  '--listen',
+  '127.0.0.1:0',
+  '--tls-cert',
+  join(dir, 'tls.crt'),
+  '--tls-key',
+  join(dir, 'tls.key'),
+  '--shutdown-drain',
+  '0s',
+]);
 try {
   const agent = httpsAgent(ca.certPem, true, concurrency);
   const review = admissionReviewFor(sampleLabeledPod());

@@ -65,10 +65,7 @@ export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair 
   cert.setIssuer(caCert.subject.attributes);
   // Never outlive the issuer: a chain with an expired CA fails even if the leaf is valid.
   if (cert.validity.notAfter > caCert.validity.notAfter) cert.validity.notAfter = caCert.validity.notAfter;
-  const altNames = [
-    ...opts.dnsNames.map((value) => ({ type: 2, value })),
-    ...opts.ipAddresses.map((ip) => ({ type: 7, ip })),
-  ];
+  const altNames = [...opts.dnsNames.map((value) => ({ type: 2, value })), ...opts.ipAddresses.map((ip) => ({ type: 7, ip }))];
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -82,6 +79,18 @@ export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair 
 }
 
 /** The names a webhook Service is reached by. */
+/** A throwaway CA and a certificate for localhost, 127.0.0.1 and ::1, for servers on loopback (demo, emulators). */
+export function createLoopbackCerts(caName: string, validityDays = 1): { ca: CertPair; serving: CertPair } {
+  const ca = createCA({ commonName: caName, validityDays: validityDays + 1 });
+  const serving = createServingCert(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1', '::1'],
+    validityDays,
+  });
+  return { ca, serving };
+}
+
 export function serviceDnsNames(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }

@@ -1,14 +1,6 @@
 // CertStore on a real cluster with @kubernetes/client-node.
 
-import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  CoreV1Api,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { CertStore } from './reconcile.ts';
 import type { SecretLike } from './secret-codec.ts';
 

@@ -24,14 +24,17 @@ export async function startCertLoop(store: CertStore, opts: ReconcileOptions, in
   let stopped = false;
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(async () => {
-      try {
-        await reconcileCerts(store, opts, logger);
-      } catch (err) {
-        logger.warn({ reason: (err as Error).message }, 'certificate reconcile failed; serving the current certificate');
-      }
-      schedule();
-    }, intervalMs * (0.9 + Math.random() * 0.2));
+    timer = setTimeout(
+      async () => {
+        try {
+          await reconcileCerts(store, opts, logger);
+        } catch (err) {
+          logger.warn({ reason: (err as Error).message }, 'certificate reconcile failed; serving the current certificate');
+        }
+        schedule();
+      },
+      intervalMs * (0.9 + Math.random() * 0.2),
+    );
     timer.unref();
   };
   schedule();

@@ -1,21 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { planCerts, type CertSettings, type CertState } from './plan.ts';
+import { testCertSettings } from './test-settings.ts';
 
 const DAY = 86_400_000;
-const settings: CertSettings = {
-  serviceName: 'podid-webhook',
-  namespace: 'podid-system',
-  dnsNames: [],
-  ipAddresses: [],
-  caValidityDays: 30,
-  servingValidityDays: 9,
-  renewFraction: 1 / 3,
-  propagationMs: 60_000,
-};
+const settings: CertSettings = testCertSettings({ caValidityDays: 30, servingValidityDays: 9, propagationMs: 60_000 });
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (days: number, ms = 0) => new Date(t0.getTime() + days * DAY + ms);
-const issuer = (s: CertState) => new X509Certificate(s.serving!.certPem).issuer + '|' + new X509Certificate(s.serving!.certPem).checkIssued(new X509Certificate(s.ca!.certPem));
+const issuer = (s: CertState) =>
+  new X509Certificate(s.serving!.certPem).issuer + '|' + new X509Certificate(s.serving!.certPem).checkIssued(new X509Certificate(s.ca!.certPem));
 const fp = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 describe('planCerts', () => {

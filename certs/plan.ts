@@ -101,6 +101,7 @@ export function planCerts(current: CertState, now: Date, s: CertSettings, make: 
     }
   }
   const state: CertState = { ca, bundle, serving, bundlePublishedAt };
-  const changed = ca !== current.ca || serving !== current.serving || bundle.join() !== current.bundle.join() || bundlePublishedAt !== current.bundlePublishedAt;
+  const changed =
+    ca !== current.ca || serving !== current.serving || bundle.join() !== current.bundle.join() || bundlePublishedAt !== current.bundlePublishedAt;
   return { state, changed, reasons, waitingUntil };
 }

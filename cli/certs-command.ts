@@ -10,6 +10,8 @@ import { UsageError, defineCommand, flag, types, type FlagType, type FlagValues 
 /** A duration flag read as days (certificate lifetimes). */
 const days: FlagType<number> = { placeholder: 'DURATION', parse: (t, what) => types.duration.parse(t, what) / 86_400_000 };
 
+// One row per flag: a table reads best unwrapped.
+// prettier-ignore
 export const certFlags = {
   namespace: flag(types.string, { env: 'PODID_NAMESPACE', default: 'podid-system', help: "podid's namespace (Secret and Service)" }),
   'secret-name': flag(types.string, { env: 'PODID_CERTS_SECRET', default: 'podid-webhook-tls', help: 'Secret holding the CA, the CA bundle and the serving certificate' }),

@@ -28,7 +28,12 @@ describe('parseFlags', () => {
     ['missing required', [], {}, '--name (or T_NAME) is required'],
     ['unknown flag with a suggestion', ['--nam', 'a'], {}, 'unknown flag --nam (did you mean --name?)'],
     ['value missing', ['--name'], {}, '--name needs a value'],
-    ['a flag is never taken as the value before it', ['--name', '--once'], {}, '--name needs a value (got the flag --once; write --name=--once if that is the value)'],
+    [
+      'a flag is never taken as the value before it',
+      ['--name', '--once'],
+      {},
+      '--name needs a value (got the flag --once; write --name=--once if that is the value)',
+    ],
     ['--flag=--text takes it as the value', ['--name=--once'], {}, { listen: ':1', name: '--once', once: false }],
     ['bad boolean in env', ['--name', 'a'], { T_ONCE: 'maybe' }, 'T_ONCE: "maybe" is not a boolean'],
     ['positional argument', ['x'], {}, 'unexpected argument "x"'],
@@ -47,10 +52,20 @@ describe('podid webhook settings', () => {
     const s = parse([]);
     expect(s.listen).toEqual({ host: undefined, port: 8443 });
     expect(s.maxRequestBytes).toBe(7 * 1024 * 1024);
-    expect(s.injection).toMatchObject({ port: 2578, envFlavour: 'both', tokenExpirationSeconds: 3600, resources: { cpuLimit: undefined, memoryLimit: '128Mi' } });
+    expect(s.injection).toMatchObject({
+      port: 2578,
+      envFlavour: 'both',
+      tokenExpirationSeconds: 3600,
+      resources: { cpuLimit: undefined, memoryLimit: '128Mi' },
+    });
   });
   it('reads every setting from the environment', () => {
-    const s = parse([], { PODID_SIDECAR_PORT: '9000', PODID_ENV_FLAVOUR: 'imds', PODID_TOKEN_EXPIRATION: '20m', PODID_SIDECAR_CPU_LIMIT: '50m' });
+    const s = parse([], {
+      PODID_SIDECAR_PORT: '9000',
+      PODID_ENV_FLAVOUR: 'imds',
+      PODID_TOKEN_EXPIRATION: '20m',
+      PODID_SIDECAR_CPU_LIMIT: '50m',
+    });
     expect(s.injection).toMatchObject({ port: 9000, envFlavour: 'imds', tokenExpirationSeconds: 1200, resources: { cpuLimit: '50m' } });
   });
   const bad: Array<[string[], string]> = [
@@ -92,16 +107,19 @@ describe('the podid executable', () => {
   it('explains a missing flag with exit code 2', async () => {
     const err = await podid(['webhook']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
-    expect((err as { stderr: string }).stderr).toContain('--tls-cert and --tls-key (or PODID_TLS_CERT and PODID_TLS_KEY) are required unless --manage-certs is set');
+    expect((err as { stderr: string }).stderr).toContain(
+      '--tls-cert and --tls-key (or PODID_TLS_CERT and PODID_TLS_KEY) are required unless --manage-certs is set',
+    );
   });
   it('fails clearly when the certificate files are missing', async () => {
-    const err = await podid(['webhook', '--listen', '127.0.0.1:0'], { PODID_TLS_CERT: '/nonexistent/tls.crt', PODID_TLS_KEY: '/nonexistent/tls.key' }).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
+    const err = await podid(['webhook', '--listen', '127.0.0.1:0'], {
+      PODID_TLS_CERT: '/nonexistent/tls.crt',
+      PODID_TLS_KEY: '/nonexistent/tls.key',
+    }).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toContain('/nonexistent/tls.crt');
   });
-  it('answers --help for a command group, and names the group\'s commands when none is given', async () => {
+  it("answers --help for a command group, and names the group's commands when none is given", async () => {
     expect((await podid(['certs', '--help'])).stdout).toContain('podid certs init');
     const err = await podid(['certs', 'renew']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fjp from 'fast-json-patch';
-import { createCA, createServingCert } from '../certs/generate.ts';
+import { createLoopbackCerts } from '../certs/generate.ts';
 import { httpsAgent, postJson } from '../common/https-json.ts';
 import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
@@ -24,15 +24,18 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token',
   flags: {
-    listen: flag(types.listen, { env: 'PODID_DEMO_LISTEN', default: '127.0.0.1:8443', help: 'where the demo webhook listens (port 0 picks a free one)' }),
+    listen: flag(types.listen, {
+      env: 'PODID_DEMO_LISTEN',
+      default: '127.0.0.1:8443',
+      help: 'where the demo webhook listens (port 0 picks a free one)',
+    }),
     once: switchFlag({ env: 'PODID_DEMO_ONCE', help: 'exit after showing the sample instead of serving until Ctrl-C' }),
     'log-level': logLevelFlag('warn', 'pino level of the demo servers'),
   },
   async run(v) {
     const dir = await mkdtemp(join(tmpdir(), 'podid-demo-'));
     try {
-      const ca = createCA({ commonName: 'podid demo CA', validityDays: 1 });
-      const serving = createServingCert(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], validityDays: 1 });
+      const { ca, serving } = createLoopbackCerts('podid demo CA');
       const files = { ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), review: join(dir, 'review.json') };
       await writeFile(files.ca, ca.certPem);
       await writeFile(files.cert, serving.certPem);
@@ -61,7 +64,9 @@ export const demoCommand = defineCommand({
       out.write(`podid webhook is serving ${webhook.url} (certificate from a throwaway CA in ${dir})\n\n`);
       out.write(`Sent it a pod labeled aadpodidbinding=${pod.metadata?.labels?.aadpodidbinding}; the apiserver would create this:\n\n`);
       out.write(`${JSON.stringify(mutated, null, 2)}\n\n`);
-      out.write(`${patch.length} patch operations; the sidecar "${mutated.spec.initContainers?.[0]?.name}" starts first and app containers ask it for tokens.\n`);
+      out.write(
+        `${patch.length} patch operations; the sidecar "${mutated.spec.initContainers?.[0]?.name}" starts first and app containers ask it for tokens.\n`,
+      );
       for (const w of response?.warnings ?? []) out.write(`warning: ${w}\n`);
 
       const app = mutated.spec.containers[0]!;

@@ -24,7 +24,13 @@ export async function runTokenDemo(dir: string, selector: string, injected: Reco
   const tokenFile = join(dir, 'sa-token');
   await writeFile(tokenFile, nmi.addPod({ name: 'sample', labels: { aadpodidbinding: selector } }));
   const sidecar = await startSidecar(
-    { listen: { host: '127.0.0.1', port: 0 }, healthListen: { host: '127.0.0.1', port: 0 }, identityHeader: injected.IDENTITY_HEADER ?? '', refreshAheadSeconds: 300, maxEntries: 64 },
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      healthListen: { host: '127.0.0.1', port: 0 },
+      identityHeader: injected.IDENTITY_HEADER ?? '',
+      refreshAheadSeconds: 300,
+      maxEntries: 64,
+    },
     nmiClient(nmi.url, tokenFile),
     () => {},
   );
@@ -35,7 +41,11 @@ export async function runTokenDemo(dir: string, selector: string, injected: Reco
   };
   const lines = [`Emulated Azure AD at ${world.aad.url} and node IMDS at ${world.imds.url}; NMI at ${nmi.url}; the pod's sidecar at ${sidecar.tokenUrl}.`];
   // The webhook's addresses name the sidecar's port in the pod (2578); here it listens on a free one.
-  const env: Record<string, string> = { ...injected, AZURE_POD_IDENTITY_AUTHORITY_HOST: sidecar.tokenUrl, IDENTITY_ENDPOINT: `${sidecar.tokenUrl}${APP_SERVICE_TOKEN_PATH}` };
+  const env: Record<string, string> = {
+    ...injected,
+    AZURE_POD_IDENTITY_AUTHORITY_HOST: sidecar.tokenUrl,
+    IDENTITY_ENDPOINT: `${sidecar.tokenUrl}${APP_SERVICE_TOKEN_PATH}`,
+  };
   try {
     // A real SDK, unmodified: only the variables the webhook injected are set.
     const { ManagedIdentityCredential } = await import('@azure/identity');

@@ -47,7 +47,11 @@ export function flag<T>(type: FlagType<T>, o: Base & { default?: string; require
 }
 
 /** A boolean flag: `--x`, `--x=false`, or its variable set to true/false/1/0/yes/no/on/off. Default false. */
-export const switchFlag = (o: Base & { default?: 'true' | 'false' }): FlagSpec<boolean> => ({ default: 'false', ...o, type: types.boolean });
+export const switchFlag = (o: Base & { default?: 'true' | 'false' }): FlagSpec<boolean> => ({
+  default: 'false',
+  ...o,
+  type: types.boolean,
+});
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off', '']);

@@ -10,6 +10,8 @@ import { kubeconfigFlag, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
+// One row per flag: a table reads best unwrapped.
+// prettier-ignore
 const flags = {
   listen: flag(types.listen, { env: 'PODID_NMI_LISTEN', default: ':2579', help: 'HTTP listen address on the node (host network)' }),
   'node-name': flag(types.string, { env: 'PODID_NODE_NAME', required: true, help: 'this node (fieldRef spec.nodeName): only its pods are watched' }),

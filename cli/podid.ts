@@ -10,6 +10,8 @@ export interface CommandEntry {
   load: () => Promise<Command<any>>;
 }
 
+// One row per command: a table reads best unwrapped.
+// prettier-ignore
 export const commands: readonly CommandEntry[] = [
   { name: 'webhook', summary: 'HTTPS admission server: POST /mutate injects the token sidecar, POST /validate enforces the NET_RAW rule', load: async () => (await import('./webhook-command.ts')).webhookCommand },
   { name: 'sidecar', summary: 'per-pod token server on loopback speaking the IMDS and App Service token APIs, backed by NMI', load: async () => (await import('./sidecar-command.ts')).sidecarCommand },

@@ -10,6 +10,8 @@ import { untilSignal } from './signals.ts';
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
+// One row per flag: a table reads best unwrapped.
+// prettier-ignore
 const flags = {
   listen: flag(types.listen, { env: 'PODID_SIDECAR_LISTEN', default: '127.0.0.1:2578', help: 'token API address (keep it on loopback)' }),
   'health-listen': flag(types.listen, { env: 'PODID_SIDECAR_HEALTH_LISTEN', default: ':2577', help: 'health endpoints (/healthz ready, /livez alive) for the kubelet' }),
@@ -34,7 +36,8 @@ function nmiUrlFrom(v: FlagValues<typeof flags>): string {
 function jsonLog(level: LogLevel): SidecarLog {
   const threshold = LOG_LEVELS.indexOf(level);
   return (lvl, msg, fields = {}) => {
-    if (LOG_LEVELS.indexOf(lvl) >= threshold) process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, component: 'sidecar', msg, ...fields })}\n`);
+    if (LOG_LEVELS.indexOf(lvl) >= threshold)
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, component: 'sidecar', msg, ...fields })}\n`);
   };
 }
 

@@ -42,6 +42,8 @@ const labelSelector: FlagType<ReturnType<typeof parseLabelSelector>> = {
   },
 };
 
+// One row per flag: a table reads best unwrapped.
+// prettier-ignore
 export const webhookFlags = {
   listen: flag(types.listen, { env: 'PODID_WEBHOOK_LISTEN', default: ':8443', help: 'HTTPS listen address: host:port, [ipv6]:port or :port for all interfaces' }),
   'tls-cert': flag(types.optionalString, { env: 'PODID_TLS_CERT', help: 'PEM serving certificate (chain); re-read when it changes; required unless --manage-certs' }),
@@ -117,7 +119,12 @@ export function webhookSettingsFrom(v: WebhookValues): WebhookSettings {
 }
 
 export function validationConfigFrom(v: WebhookValues): ValidationConfig {
-  return { mode: v.netraw, scope: v['netraw-scope'], exemptNamespaces: v['netraw-exempt-namespaces'], exemptLabels: v['netraw-exempt-labels'] };
+  return {
+    mode: v.netraw,
+    scope: v['netraw-scope'],
+    exemptNamespaces: v['netraw-exempt-namespaces'],
+    exemptLabels: v['netraw-exempt-labels'],
+  };
 }
 
 export const webhookCommand = defineCommand({

@@ -18,10 +18,21 @@ describe('parseListen', () => {
 });
 
 describe('durations and sizes', () => {
-  const d: Array<[string, number]> = [['500ms', 500], ['10s', 10_000], ['10', 10_000], ['5m', 300_000], ['1h', 3_600_000], ['1.5s', 1500]];
+  const d: Array<[string, number]> = [
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['10', 10_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['1.5s', 1500],
+  ];
   it.each(d)('%s', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
   it('rejects junk', () => expect(() => parseDurationMs('10 days', '--x')).toThrow('--x: "10 days" is not a duration'));
-  const b: Array<[string, number]> = [['65536', 65536], ['512Ki', 524288], ['7Mi', 7340032]];
+  const b: Array<[string, number]> = [
+    ['65536', 65536],
+    ['512Ki', 524288],
+    ['7Mi', 7340032],
+  ];
   it.each(b)('%s', (text, n) => expect(parseBytes(text)).toBe(n));
   it('rejects bad sizes', () => expect(() => parseBytes('7MB')).toThrow('is not a size'));
 });

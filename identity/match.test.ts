@@ -48,7 +48,12 @@ const table: Array<[string, PodRef, boolean, Expect]> = [
   ['cluster-wide binding serves other namespaces', pod('team-z', { aadpodidbinding: 'reader' }), false, { kind: 'matched', identities: ['team-a/reader'] }],
   ['forceNamespaced hides other namespaces', pod('team-z', { aadpodidbinding: 'reader' }), true, { kind: 'no-binding' }],
   ['forceNamespaced keeps own namespace', pod('team-a', { aadpodidbinding: 'reader' }), true, { kind: 'matched', identities: ['team-a/reader'] }],
-  ['several bindings share a selector, deduplicated, stable order', pod('team-a', { aadpodidbinding: 'multi' }), false, { kind: 'matched', identities: ['team-a/reader', 'team-a/writer'] }],
+  [
+    'several bindings share a selector, deduplicated, stable order',
+    pod('team-a', { aadpodidbinding: 'multi' }),
+    false,
+    { kind: 'matched', identities: ['team-a/reader', 'team-a/writer'] },
+  ],
   ['namespaced binding annotation, same namespace', pod('team-b', { aadpodidbinding: 'local' }), false, { kind: 'matched', identities: ['team-b/reader'] }],
   ['namespaced binding annotation, other namespace', pod('team-a', { aadpodidbinding: 'local' }), false, { kind: 'no-binding' }],
   ['namespaced identity annotation, other namespace', pod('team-a', { aadpodidbinding: 'private' }), false, { kind: 'no-binding' }],
@@ -57,7 +62,12 @@ const table: Array<[string, PodRef, boolean, Expect]> = [
   ['no binding with that selector', pod('team-a', { aadpodidbinding: 'nobody' }), false, { kind: 'no-binding' }],
   ['selector is case-sensitive', pod('team-a', { aadpodidbinding: 'Reader' }), false, { kind: 'no-binding' }],
   ['exception in pod namespace wins over a binding', pod('kube-system', { app: 'csi', aadpodidbinding: 'reader' }), false, { kind: 'exception' }],
-  ['exception in another namespace does not apply', pod('team-a', { app: 'csi', aadpodidbinding: 'reader' }), false, { kind: 'matched', identities: ['team-a/reader'] }],
+  [
+    'exception in another namespace does not apply',
+    pod('team-a', { app: 'csi', aadpodidbinding: 'reader' }),
+    false,
+    { kind: 'matched', identities: ['team-a/reader'] },
+  ],
   ['exception needs all its labels', pod('team-a', { app: 'probe', aadpodidbinding: 'reader' }), false, { kind: 'matched', identities: ['team-a/reader'] }],
   ['exception with all labels', pod('team-a', { app: 'probe', tier: 'infra' }), false, { kind: 'exception' }],
 ];

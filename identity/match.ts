@@ -1,13 +1,7 @@
 // Pod → binding → identity resolution, with exceptions and namespaced behaviour.
 // Pure: callers pass the objects they hold (an informer cache, a test table).
 
-import {
-  BINDING_LABEL,
-  type AzureIdentity,
-  type AzureIdentityBinding,
-  type AzurePodIdentityException,
-  type PodRef,
-} from './crds.ts';
+import { BINDING_LABEL, type AzureIdentity, type AzureIdentityBinding, type AzurePodIdentityException, type PodRef } from './crds.ts';
 
 export interface IdentityObjects {
   identities: readonly AzureIdentity[];
@@ -34,10 +28,7 @@ export type Resolution =
 
 export function exceptionFor(pod: PodRef, exceptions: readonly AzurePodIdentityException[]): AzurePodIdentityException | undefined {
   return exceptions.find(
-    (ex) =>
-      ex.namespace === pod.namespace &&
-      Object.keys(ex.podLabels).length > 0 &&
-      Object.entries(ex.podLabels).every(([k, v]) => pod.labels[k] === v),
+    (ex) => ex.namespace === pod.namespace && Object.keys(ex.podLabels).length > 0 && Object.entries(ex.podLabels).every(([k, v]) => pod.labels[k] === v),
   );
 }
 

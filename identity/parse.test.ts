@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseAzureAssignedIdentity,
-  parseAzureIdentity,
-  parseAzureIdentityBinding,
-  parseAzurePodIdentityException,
-} from './parse.ts';
+import { parseAzureAssignedIdentity, parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from './parse.ts';
 import { formatFieldErrors } from './fields.ts';
 
 const CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -54,7 +49,11 @@ describe('parseAzureIdentity', () => {
     ['resource id of another kind', { resourceID: '/subscriptions/s/resourcegroups/r/providers/Microsoft.Compute/vms/v' }, 'spec.resourceID: must look like'],
     ['type 1 without tenant', { type: 1, clientID: CLIENT, clientPassword: { name: 's' } }, 'spec.tenantID: is required for a service principal'],
     ['type 1 without password', { type: 1, clientID: CLIENT, tenantID: TENANT }, 'spec.clientPassword: is required'],
-    ['type 2 password ref without name', { type: 2, clientID: CLIENT, tenantID: TENANT, clientPassword: { namespace: 'n' } }, 'spec.clientPassword.name: is required'],
+    [
+      'type 2 password ref without name',
+      { type: 2, clientID: CLIENT, tenantID: TENANT, clientPassword: { namespace: 'n' } },
+      'spec.clientPassword.name: is required',
+    ],
     ['client id of wrong type', { clientID: 42 }, 'spec.clientID: must be a string'],
     ['spec not an object', 'nope', 'spec: must be an object'],
     ['adEndpoint not https', { clientID: CLIENT, adEndpoint: 'http://login' }, 'spec.adEndpoint: must be an https URL'],
@@ -124,7 +123,13 @@ describe('parseAzureAssignedIdentity', () => {
       },
       status: { status: 'Assigned' },
     });
-    expect(embedded.ok && embedded.value).toMatchObject({ identityName: 'id', bindingName: 'b', pod: 'p', nodeName: 'n1', status: 'Assigned' });
+    expect(embedded.ok && embedded.value).toMatchObject({
+      identityName: 'id',
+      bindingName: 'b',
+      pod: 'p',
+      nodeName: 'n1',
+      status: 'Assigned',
+    });
     const bare = parseAzureAssignedIdentity(obj({ azureIdentityRef: 'id', azureBindingRef: 'b', pod: 'p', podNamespace: 'ns', nodename: 'n1' }));
     expect(bare.ok && bare.value).toMatchObject({ identityName: 'id', status: undefined });
   });

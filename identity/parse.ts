@@ -18,8 +18,7 @@ import { FieldReader, isRecord, type FieldError, type Parsed } from './fields.ts
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9-]+(\.[a-z0-9-]+)+)$/i;
-const MSI_RESOURCE_ID =
-  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i;
+const MSI_RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i;
 
 interface Envelope {
   meta: ObjectMeta;
@@ -96,8 +95,15 @@ export function parseAzureIdentity(obj: unknown, defaultNamespace = 'default'): 
     const kind = `a ${identityTypeName[type]} (type ${type})`;
     if (clientID === undefined) spec.fail('clientID', `is required for ${kind}`);
     if (tenantID === undefined) spec.fail('tenantID', `is required for ${kind}`);
-    if (type !== IdentityType.FederatedServicePrincipal && clientPassword === undefined && !spec.errors.some((e) => e.field.startsWith('spec.clientPassword'))) {
-      spec.fail('clientPassword', `is required for ${kind}: a reference {name, namespace} to the Secret holding the ${type === 1 ? 'client secret' : 'certificate'}`);
+    if (
+      type !== IdentityType.FederatedServicePrincipal &&
+      clientPassword === undefined &&
+      !spec.errors.some((e) => e.field.startsWith('spec.clientPassword'))
+    ) {
+      spec.fail(
+        'clientPassword',
+        `is required for ${kind}: a reference {name, namespace} to the Secret holding the ${type === 1 ? 'client secret' : 'certificate'}`,
+      );
     }
   }
   return finish(spec, { ...meta, type, clientID, resourceID, objectID, tenantID, clientPassword, adEndpoint });

@@ -11,8 +11,7 @@ export interface IdentitySelector {
 
 export type Selection = { ok: true; identity: AzureIdentity } | { ok: false; reason: 'none' | 'ambiguous' | 'not-held'; message: string };
 
-const same = (a: string | undefined, b: string | undefined): boolean =>
-  a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+const same = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 
 function describe(sel: IdentitySelector): string {
   const parts: string[] = [];

@@ -3,7 +3,15 @@ import { assignmentName, assignmentObject, desiredAssignments, planAssignments }
 import { IdentityStore } from './identity-store.ts';
 import type { NodePod } from './pod-index.ts';
 
-const pod = (name: string, labels: Record<string, string>, namespace = 'apps'): NodePod => ({ name, namespace, labels, uid: `u-${name}`, ips: [], serviceAccount: 'default', hostNetwork: false });
+const pod = (name: string, labels: Record<string, string>, namespace = 'apps'): NodePod => ({
+  name,
+  namespace,
+  labels,
+  uid: `u-${name}`,
+  ips: [],
+  serviceAccount: 'default',
+  hostNetwork: false,
+});
 
 function store(): IdentityStore {
   const s = new IdentityStore();
@@ -15,13 +23,22 @@ function store(): IdentityStore {
 
 describe('AzureAssignedIdentity planning', () => {
   it('wants one object per matched (pod, identity); none for unlabeled, unbound or excepted pods', () => {
-    const desired = desiredAssignments([pod('a', { aadpodidbinding: 'reader' }), pod('b', {}), pod('c', { aadpodidbinding: 'nobody' }), pod('d', { aadpodidbinding: 'reader', skip: 'yes' })], store(), { forceNamespaced: false });
+    const desired = desiredAssignments(
+      [pod('a', { aadpodidbinding: 'reader' }), pod('b', {}), pod('c', { aadpodidbinding: 'nobody' }), pod('d', { aadpodidbinding: 'reader', skip: 'yes' })],
+      store(),
+      { forceNamespaced: false },
+    );
     expect(desired.map((d) => `${d.namespace}/${d.name}`)).toEqual(['apps/a-apps-reader']);
   });
 
   it('creates what is missing and deletes what no pod needs', () => {
-    const desired = desiredAssignments([pod('a', { aadpodidbinding: 'reader' }), pod('e', { aadpodidbinding: 'reader' })], store(), { forceNamespaced: false });
-    const plan = planAssignments(desired, [{ namespace: 'apps', name: 'a-apps-reader' }, { namespace: 'apps', name: 'gone-apps-reader' }]);
+    const desired = desiredAssignments([pod('a', { aadpodidbinding: 'reader' }), pod('e', { aadpodidbinding: 'reader' })], store(), {
+      forceNamespaced: false,
+    });
+    const plan = planAssignments(desired, [
+      { namespace: 'apps', name: 'a-apps-reader' },
+      { namespace: 'apps', name: 'gone-apps-reader' },
+    ]);
     expect(plan.create.map((a) => a.name)).toEqual(['e-apps-reader']);
     expect(plan.remove).toEqual([{ namespace: 'apps', name: 'gone-apps-reader' }]);
   });
@@ -37,7 +54,12 @@ describe('AzureAssignedIdentity planning', () => {
     const [a] = desiredAssignments([pod('a', { aadpodidbinding: 'reader' })], store(), { forceNamespaced: false });
     const obj = assignmentObject(a!, 'node-1') as any;
     expect(obj.metadata.labels['podid.io/node']).toBe('node-1');
-    expect(obj.spec).toMatchObject({ pod: 'a', podNamespace: 'apps', nodeName: 'node-1', azureIdentityRef: { metadata: { name: 'reader' }, spec: { clientID: '11111111-1111-1111-1111-111111111111' } } });
+    expect(obj.spec).toMatchObject({
+      pod: 'a',
+      podNamespace: 'apps',
+      nodeName: 'node-1',
+      azureIdentityRef: { metadata: { name: 'reader' }, spec: { clientID: '11111111-1111-1111-1111-111111111111' } },
+    });
     expect(obj.status).toEqual({ status: 'Assigned' });
   });
 });

@@ -42,7 +42,10 @@ export function desiredAssignments(pods: Iterable<NodePod>, store: IdentityStore
   return out;
 }
 
-export function planAssignments(desired: readonly Assignment[], existing: readonly ExistingAssignment[]): { create: Assignment[]; remove: ExistingAssignment[] } {
+export function planAssignments(
+  desired: readonly Assignment[],
+  existing: readonly ExistingAssignment[],
+): { create: Assignment[]; remove: ExistingAssignment[] } {
   const key = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
   const want = new Set(desired.map(key));
   const have = new Set(existing.map(key));
@@ -51,7 +54,12 @@ export function planAssignments(desired: readonly Assignment[], existing: readon
 
 /** The AzureAssignedIdentity object for an assignment, in aad-pod-identity's shape. */
 export function assignmentObject(a: Assignment, nodeName: string): Record<string, unknown> {
-  const ref = (kind: string, o: { name: string; namespace: string }, spec: Record<string, unknown>) => ({ apiVersion: 'aadpodidentity.k8s.io/v1', kind, metadata: { name: o.name, namespace: o.namespace }, spec });
+  const ref = (kind: string, o: { name: string; namespace: string }, spec: Record<string, unknown>) => ({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind,
+    metadata: { name: o.name, namespace: o.namespace },
+    spec,
+  });
   const { name: _n, namespace: _ns, namespaced: _b, ...identitySpec } = a.identity;
   return {
     apiVersion: 'aadpodidentity.k8s.io/v1',

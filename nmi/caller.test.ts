@@ -5,7 +5,10 @@ import { cachedReviewer, callerFromReview, type Caller } from './caller.ts';
 const good = {
   authenticated: true,
   audiences: ['podid'],
-  user: { username: 'system:serviceaccount:apps:web', extra: { 'authentication.kubernetes.io/pod-name': ['web-1'], 'authentication.kubernetes.io/pod-uid': ['uid-1'] } },
+  user: {
+    username: 'system:serviceaccount:apps:web',
+    extra: { 'authentication.kubernetes.io/pod-name': ['web-1'], 'authentication.kubernetes.io/pod-uid': ['uid-1'] },
+  },
 };
 
 describe('TokenReview status → caller', () => {
@@ -34,7 +37,12 @@ describe('TokenReview status → caller', () => {
   it('caches accepted reviews briefly by token hash, never failures', async () => {
     let calls = 0;
     let now = 0;
-    const inner = { review: async (t: string): Promise<Caller> => (calls++, t === 'bad' ? Promise.reject(unauthorized('no')) : { namespace: 'a', podName: 'p', podUID: 'u', serviceAccount: 's' }) };
+    const inner = {
+      review: async (t: string): Promise<Caller> => (
+        calls++,
+        t === 'bad' ? Promise.reject(unauthorized('no')) : { namespace: 'a', podName: 'p', podUID: 'u', serviceAccount: 's' }
+      ),
+    };
     const r = cachedReviewer(inner, 1000, 10, () => now);
     await r.review('t');
     await r.review('t');

@@ -21,7 +21,12 @@ const first = (v: unknown): string | undefined => (Array.isArray(v) && typeof v[
 
 /** TokenReview status → the caller; throws a 401 HttpError for anything but a pod-bound token for `audience`. */
 export function callerFromReview(status: unknown, audience: string): Caller {
-  const s = (status ?? {}) as { authenticated?: boolean; error?: string; audiences?: string[]; user?: { username?: string; extra?: Record<string, unknown> } };
+  const s = (status ?? {}) as {
+    authenticated?: boolean;
+    error?: string;
+    audiences?: string[];
+    user?: { username?: string; extra?: Record<string, unknown> };
+  };
   if (!s.authenticated) throw unauthorized(`the service-account token was not accepted${s.error ? `: ${s.error}` : ''}`);
   if (!s.audiences?.includes(audience)) throw unauthorized(`the service-account token is not for audience "${audience}"`);
   const username = s.user?.username ?? '';

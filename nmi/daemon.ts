@@ -50,7 +50,12 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   const tokens = new TokenService({
     providers: tokenProviders({
       imdsUrl: s.imdsUrl,
-      msal: { authorityHost: s.authorityHost, readSecret: kubeSecrets(s.kc), federatedTokenFile: s.federatedTokenFile, network: msalNetwork({ extraCaPem: s.extraCaPem }) },
+      msal: {
+        authorityHost: s.authorityHost,
+        readSecret: kubeSecrets(s.kc),
+        federatedTokenFile: s.federatedTokenFile,
+        network: msalNetwork({ extraCaPem: s.extraCaPem }),
+      },
     }),
     refreshAheadSeconds: s.refreshAheadSeconds,
     maxEntries: s.maxTokens,
@@ -58,7 +63,13 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   });
   let ready = false;
   const nmi = await startNmi(
-    { listen: s.listen, imdsUrl: s.imdsUrl, nodeIPs: s.nodeIP ? [s.nodeIP] : [], podWaitMs: s.podWaitMs, forceNamespaced: s.forceNamespaced },
+    {
+      listen: s.listen,
+      imdsUrl: s.imdsUrl,
+      nodeIPs: s.nodeIP ? [s.nodeIP] : [],
+      podWaitMs: s.podWaitMs,
+      forceNamespaced: s.forceNamespaced,
+    },
     { pods, store, tokens, reviewer: cachedReviewer(kubeReviewer(s.kc, s.tokenAudience)), metrics, log, ready: () => ready },
   );
 

@@ -35,8 +35,14 @@ export function imdsProvider(imdsUrl: string, timeoutMs = 10_000): TokenProvider
         throw unavailable(502, `IMDS refused a token for ${who}: ${why}${hint}`);
       }
       const expiresOn = Number(body.expires_on);
-      if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn)) throw unavailable(502, `IMDS answered without access_token/expires_on for ${who}`);
-      return { accessToken: body.access_token, expiresOn, resource: typeof body.resource === 'string' ? body.resource : resource, clientId: typeof body.client_id === 'string' ? body.client_id : (identity.clientID ?? '') };
+      if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn))
+        throw unavailable(502, `IMDS answered without access_token/expires_on for ${who}`);
+      return {
+        accessToken: body.access_token,
+        expiresOn,
+        resource: typeof body.resource === 'string' ? body.resource : resource,
+        clientId: typeof body.client_id === 'string' ? body.client_id : (identity.clientID ?? ''),
+      };
     },
   };
 }

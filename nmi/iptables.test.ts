@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ensureInterception, removeInterception, type Run } from './iptables.ts';
 import { chainRules, validateInterceptConfig, type InterceptConfig } from './iptables-rules.ts';
 
-const config: InterceptConfig = { chain: 'PODID-METADATA', metadataIP: '169.254.169.254', metadataPort: 80, nmiIP: '10.240.0.4', nmiPort: 2579, excludeInterfaces: [] };
+const config: InterceptConfig = {
+  chain: 'PODID-METADATA',
+  metadataIP: '169.254.169.254',
+  metadataPort: 80,
+  nmiIP: '10.240.0.4',
+  nmiPort: 2579,
+  excludeInterfaces: [],
+};
 
 /** A NAT table that answers the subset of iptables the manager uses, like iptables does. */
 function fakeNat() {
@@ -66,7 +73,10 @@ describe('iptables interception manager', () => {
   it.each([
     ['the jump was deleted', (n: ReturnType<typeof fakeNat>) => n.chains.set('PREROUTING', [])],
     ['the chain was flushed', (n: ReturnType<typeof fakeNat>) => n.chains.set('PODID-METADATA', [])],
-    ['the rule points elsewhere', (n: ReturnType<typeof fakeNat>) => n.chains.set('PODID-METADATA', ['-d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:9'])],
+    [
+      'the rule points elsewhere',
+      (n: ReturnType<typeof fakeNat>) => n.chains.set('PODID-METADATA', ['-d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:9']),
+    ],
     ['the chain is gone', (n: ReturnType<typeof fakeNat>) => n.chains.delete('PODID-METADATA')],
   ])('restores the rules when %s', async (_name, tamper) => {
     const nat = fakeNat();

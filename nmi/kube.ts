@@ -42,13 +42,26 @@ interface Watch<T> {
 }
 
 /** Starts the informers; resolves once every initial list is in. `onChange` fires after any event. */
-export async function startInformers(kc: KubeConfig, nodeName: string, pods: PodIndex, store: IdentityStore, log: Logger, onChange: () => void): Promise<() => void> {
+export async function startInformers(
+  kc: KubeConfig,
+  nodeName: string,
+  pods: PodIndex,
+  store: IdentityStore,
+  log: Logger,
+  onChange: () => void,
+): Promise<() => void> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const invalid = (kind: string, o: Meta, errors: { field: string; message: string }[]) =>
     log.warn({ kind, object: `${nameOf(o).namespace}/${nameOf(o).name}`, errors: errors.map((e) => `${e.field}: ${e.message}`) }, 'ignoring invalid object');
   /** A watch of one podid CRD: objects that do not parse are logged and left out. */
-  function crdWatch<T>(plural: string, kind: string, parse: (o: unknown) => Parsed<T>, upsert: (v: T) => void, remove: (namespace: string, name: string) => void): Watch<Meta> {
+  function crdWatch<T>(
+    plural: string,
+    kind: string,
+    parse: (o: unknown) => Parsed<T>,
+    upsert: (v: T) => void,
+    remove: (namespace: string, name: string) => void,
+  ): Watch<Meta> {
     return {
       path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
       list: async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: Meta[] },
@@ -71,8 +84,11 @@ export async function startInformers(kc: KubeConfig, nodeName: string, pods: Pod
       },
       remove: (o) => pods.remove(nameOf(o).namespace, nameOf(o).name),
     },
+    // prettier-ignore
     crdWatch('azureidentities', 'AzureIdentity', parseAzureIdentity, (v) => store.upsertIdentity(v), (ns, n) => store.removeIdentity(ns, n)),
+    // prettier-ignore
     crdWatch('azureidentitybindings', 'AzureIdentityBinding', parseAzureIdentityBinding, (v) => store.upsertBinding(v), (ns, n) => store.removeBinding(ns, n)),
+    // prettier-ignore
     crdWatch('azurepodidentityexceptions', 'AzurePodIdentityException', parseAzurePodIdentityException, (v) => store.upsertException(v), (ns, n) => store.removeException(ns, n)),
   ];
   const informers = watches.map((w) => {
@@ -103,9 +119,13 @@ export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
     async review(token) {
       let review;
       try {
-        review = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } });
+        review = await auth.createTokenReview({
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
+        });
       } catch (err) {
-        throw unavailable(503, `TokenReview failed${err instanceof ApiException ? ` (HTTP ${err.code})` : errnoSuffix(err)}; cannot authenticate the caller`, { cause: err });
+        throw unavailable(503, `TokenReview failed${err instanceof ApiException ? ` (HTTP ${err.code})` : errnoSuffix(err)}; cannot authenticate the caller`, {
+          cause: err,
+        });
       }
       return callerFromReview(review.status, audience);
     },
@@ -119,7 +139,10 @@ export function kubeSecrets(kc: KubeConfig): (ref: { name: string; namespace: st
     try {
       secret = await core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
     } catch (err) {
-      throw new CredentialError(err instanceof ApiException && err.code === 404 ? 'not found' : `cannot be read (${err instanceof ApiException ? err.code : 'error'})`, { cause: err });
+      throw new CredentialError(
+        err instanceof ApiException && err.code === 404 ? 'not found' : `cannot be read (${err instanceof ApiException ? err.code : 'error'})`,
+        { cause: err },
+      );
     }
     return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
   };
@@ -135,16 +158,23 @@ export async function syncAssignments(kc: KubeConfig, nodeName: string, desired:
     const body = assignmentObject(a, nodeName);
     try {
       await custom.createNamespacedCustomObject({ ...base, namespace: a.namespace, body });
-      await custom.patchNamespacedCustomObjectStatus({ ...base, namespace: a.namespace, name: a.name, body: [{ op: 'add', path: '/status', value: body.status }] });
+      await custom.patchNamespacedCustomObjectStatus({
+        ...base,
+        namespace: a.namespace,
+        name: a.name,
+        body: [{ op: 'add', path: '/status', value: body.status }],
+      });
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 409)) log.warn({ assignment: `${a.namespace}/${a.name}`, code: (err as ApiException<unknown>).code }, 'cannot create AzureAssignedIdentity');
+      if (!(err instanceof ApiException && err.code === 409))
+        log.warn({ assignment: `${a.namespace}/${a.name}`, code: (err as ApiException<unknown>).code }, 'cannot create AzureAssignedIdentity');
     }
   }
   for (const e of plan.remove) {
     try {
       await custom.deleteNamespacedCustomObject({ ...base, namespace: e.namespace, name: e.name });
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 404)) log.warn({ assignment: `${e.namespace}/${e.name}`, code: (err as ApiException<unknown>).code }, 'cannot delete AzureAssignedIdentity');
+      if (!(err instanceof ApiException && err.code === 404))
+        log.warn({ assignment: `${e.namespace}/${e.name}`, code: (err as ApiException<unknown>).code }, 'cannot delete AzureAssignedIdentity');
     }
   }
   return { created: plan.create.length, removed: plan.remove.length };

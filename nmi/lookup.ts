@@ -7,8 +7,7 @@ import { selectIdentity, type IdentitySelector } from '../identity/select.ts';
 import type { IdentityStore } from './identity-store.ts';
 
 export type Lookup =
-  | { ok: true; identity: AzureIdentity; binding: AzureIdentityBinding }
-  | { ok: false; status: number; error: string; message: string; exception?: true };
+  { ok: true; identity: AzureIdentity; binding: AzureIdentityBinding } | { ok: false; status: number; error: string; message: string; exception?: true };
 
 export function lookupIdentity(pod: PodRef, selector: IdentitySelector, store: IdentityStore, opts: MatchOptions): Lookup {
   const r = resolvePod(pod, store.objectsFor(pod), opts);
@@ -20,7 +19,12 @@ export function lookupIdentity(pod: PodRef, selector: IdentitySelector, store: I
   );
   if (!chosen.ok) {
     const status = chosen.reason === 'ambiguous' ? 409 : 404;
-    return { ok: false, status, error: status === 409 ? 'ambiguous_identity' : 'identity_not_found', message: `pod ${pod.namespace}/${pod.name}: ${chosen.message}` };
+    return {
+      ok: false,
+      status,
+      error: status === 409 ? 'ambiguous_identity' : 'identity_not_found',
+      message: `pod ${pod.namespace}/${pod.name}: ${chosen.message}`,
+    };
   }
   const bound = r.identities.find((b) => b.identity === chosen.identity)!;
   return { ok: true, identity: bound.identity, binding: bound.binding };

@@ -9,7 +9,13 @@ export function msalNetwork(opts: { extraCaPem?: string; timeoutMs?: number } = 
   const agent = new Agent({ keepAlive: true, maxSockets: 32, ...(opts.extraCaPem ? { ca: opts.extraCaPem } : {}) });
   const timeoutMs = opts.timeoutMs ?? 15_000;
   async function send<T>(method: string, url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
-    const reply = await sendRequest(new URL(url), { method, headers: options?.headers, body: options?.body, timeoutMs: timeout ?? timeoutMs, agent });
+    const reply = await sendRequest(new URL(url), {
+      method,
+      headers: options?.headers,
+      body: options?.body,
+      timeoutMs: timeout ?? timeoutMs,
+      agent,
+    });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     return { status: reply.status, headers, body: jsonObject(reply.text) as T };

@@ -40,7 +40,8 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
       try {
         credential = await credentialFor(
           identity,
-          () => (identity.clientPassword ? settings.readSecret(identity.clientPassword) : Promise.reject(new CredentialError('names no clientPassword Secret'))),
+          () =>
+            identity.clientPassword ? settings.readSecret(identity.clientPassword) : Promise.reject(new CredentialError('names no clientPassword Secret')),
           settings.federatedTokenFile,
         );
       } catch (err) {
@@ -55,7 +56,12 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
       if (cached?.fingerprint !== fingerprint) {
         const host = (identity.adEndpoint ?? settings.authorityHost).replace(/\/+$/, '');
         const app = new ConfidentialClientApplication({
-          auth: { clientId: identity.clientID ?? '', authority: `${host}/${identity.tenantID}`, knownAuthorities: [new URL(host).host], ...credential },
+          auth: {
+            clientId: identity.clientID ?? '',
+            authority: `${host}/${identity.tenantID}`,
+            knownAuthorities: [new URL(host).host],
+            ...credential,
+          },
           system: { networkClient: settings.network },
         });
         cached = { fingerprint, app };
@@ -69,7 +75,12 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
         throw upstreamError(err, who);
       }
       if (!result?.accessToken || !result.expiresOn) throw unavailable(502, `Azure AD answered without a token for ${who}`);
-      return { accessToken: result.accessToken, expiresOn: Math.floor(result.expiresOn.getTime() / 1000), resource, clientId: identity.clientID ?? '' };
+      return {
+        accessToken: result.accessToken,
+        expiresOn: Math.floor(result.expiresOn.getTime() / 1000),
+        resource,
+        clientId: identity.clientID ?? '',
+      };
     },
   };
 }

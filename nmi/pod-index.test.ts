@@ -9,7 +9,15 @@ const apiPod = (name: string, ip: string, extra: Record<string, unknown> = {}) =
 
 describe('pod index', () => {
   it('keeps what NMI needs of a Pod object', () => {
-    expect(toNodePod(apiPod('web-1', '10.1.0.5'))).toEqual({ name: 'web-1', namespace: 'apps', uid: 'uid-web-1', labels: { aadpodidbinding: 'reader' }, ips: ['10.1.0.5', 'fd00::5'], serviceAccount: 'web', hostNetwork: false });
+    expect(toNodePod(apiPod('web-1', '10.1.0.5'))).toEqual({
+      name: 'web-1',
+      namespace: 'apps',
+      uid: 'uid-web-1',
+      labels: { aadpodidbinding: 'reader' },
+      ips: ['10.1.0.5', 'fd00::5'],
+      serviceAccount: 'web',
+      hostNetwork: false,
+    });
     expect(toNodePod({ metadata: {} })).toBeUndefined();
   });
 

@@ -160,7 +160,9 @@ describe('/host/token for the Secrets Store CSI driver', () => {
 describe('intercepted metadata traffic (caller known by source IP)', () => {
   it('serves the token of the pod at the source address, in IMDS format', async () => {
     nmi.addPod({ name: 'legacy', labels: podFor(identity('sp-cert')), ips: ['127.0.0.1'] });
-    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`, { headers: { Metadata: 'true' } });
+    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`, {
+      headers: { Metadata: 'true' },
+    });
     const body = (await res.json()) as Record<string, string>;
     expect(res.status).toBe(200);
     expect(typeof body.expires_in).toBe('string');
@@ -172,7 +174,10 @@ describe('intercepted metadata traffic (caller known by source IP)', () => {
     nmi.store.upsertException({ name: 'skip', namespace: 'demo', namespaced: false, podLabels: { app: 'skip' } });
     nmi.addPod({ name: 'excepted', labels: { app: 'skip', ...podFor(identity('sp-cert')) }, ips: ['127.0.0.1'] });
     const before = world.imds.requests.length;
-    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net&client_id=${world.msi2.clientId}`, { headers: { Metadata: 'true' } });
+    const res = await fetch(
+      `${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net&client_id=${world.msi2.clientId}`,
+      { headers: { Metadata: 'true' } },
+    );
     expect(res.status).toBe(200);
     expect(world.tenant.verify(((await res.json()) as { access_token: string }).access_token).oid).toBe(world.msi2.objectId);
     const instance = await fetch(`${nmi.url}/metadata/instance?api-version=2021-02-01`, { headers: { Metadata: 'true' } });
@@ -184,7 +189,9 @@ describe('intercepted metadata traffic (caller known by source IP)', () => {
   });
 
   it('403 for a source address that is no pod of this node', async () => {
-    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, { headers: { Metadata: 'true' } });
+    const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, {
+      headers: { Metadata: 'true' },
+    });
     expect(res.status).toBe(403);
   });
 });

@@ -83,7 +83,12 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
 
   async function podNamed(namespace: string, name: string): Promise<NodePod> {
     const pod = await pods.waitByName(namespace, name, settings.podWaitMs);
-    if (!pod) throw new HttpError(403, 'pod_not_on_node', `pod ${namespace}/${name} is not a pod of this node (or not yet known to NMI after ${settings.podWaitMs} ms)`);
+    if (!pod)
+      throw new HttpError(
+        403,
+        'pod_not_on_node',
+        `pod ${namespace}/${name} is not a pod of this node (or not yet known to NMI after ${settings.podWaitMs} ms)`,
+      );
     return pod;
   }
 
@@ -91,7 +96,8 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
   async function sidecarToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
     const caller = await reviewer.review(must(bearerToken(req.headers)));
     const pod = await podNamed(caller.namespace, caller.podName);
-    if (pod.uid && pod.uid !== caller.podUID) throw new HttpError(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
+    if (pod.uid && pod.uid !== caller.podUID)
+      throw new HttpError(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
     return ok(sidecarTokenBody(await tokenFor(pod, must(sidecarTokenQuery(url)))));
   }
 
@@ -161,7 +167,9 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     // IMDS paths compare case-insensitively (lower-cased below).
     [IMDS_TOKEN_PATH]: tokenEndpoint('intercept', interceptedToken),
   };
-  const notFound = errorReply(new HttpError(404, 'not_found', `NMI serves ${SIDECAR_TOKEN_PATH}, ${HOST_TOKEN_PATH}, ${METADATA_PREFIX}/*, ${HEALTH_PATH} and /metrics`));
+  const notFound = errorReply(
+    new HttpError(404, 'not_found', `NMI serves ${SIDECAR_TOKEN_PATH}, ${HOST_TOKEN_PATH}, ${METADATA_PREFIX}/*, ${HEALTH_PATH} and /metrics`),
+  );
 
   function route(req: IncomingMessage, path: string): Route | undefined {
     const metadata = path === METADATA_PREFIX || path.startsWith(`${METADATA_PREFIX}/`);

@@ -9,7 +9,16 @@ const ca = createCA({ commonName: 'test issuer', validityDays: 1 });
 const cert = createServingCert(ca, { commonName: 'sp', dnsNames: ['sp'], ipAddresses: [], validityDays: 1 });
 const sha256 = createHash('sha256').update(new X509Certificate(cert.certPem).raw).digest('hex');
 const pkcs12 = (password: string) =>
-  Buffer.from(forge.asn1.toDer(forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(cert.keyPem), [forge.pki.certificateFromPem(cert.certPem)], password, { algorithm: '3des' })).getBytes(), 'binary');
+  Buffer.from(
+    forge.asn1
+      .toDer(
+        forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(cert.keyPem), [forge.pki.certificateFromPem(cert.certPem)], password, {
+          algorithm: '3des',
+        }),
+      )
+      .getBytes(),
+    'binary',
+  );
 const encryptedPem = forge.pki.encryptRsaPrivateKey(forge.pki.privateKeyFromPem(cert.keyPem), 'pw', { algorithm: 'aes256' });
 
 describe('certificate credential from a Secret (type 2)', () => {
@@ -44,7 +53,15 @@ describe('certificate credential from a Secret (type 2)', () => {
 });
 
 describe('credentialFor', () => {
-  const sp = (type: 1 | 2 | 3): AzureIdentity => ({ name: 'sp', namespace: 'ns', namespaced: false, type, clientID: '11111111-1111-1111-1111-111111111111', tenantID: 't', clientPassword: { name: 's', namespace: 'ns' } });
+  const sp = (type: 1 | 2 | 3): AzureIdentity => ({
+    name: 'sp',
+    namespace: 'ns',
+    namespaced: false,
+    type,
+    clientID: '11111111-1111-1111-1111-111111111111',
+    tenantID: 't',
+    clientPassword: { name: 's', namespace: 'ns' },
+  });
 
   it('type 1 reads clientsecret; rotation changes the fingerprint', async () => {
     const a = await credentialFor(sp(1), async () => ({ clientsecret: Buffer.from('one\n') }), undefined);

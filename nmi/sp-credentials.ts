@@ -10,9 +10,7 @@ import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
 export type SecretData = Readonly<Record<string, Buffer>>;
 
 export type MsalCredential =
-  | { clientSecret: string }
-  | { clientCertificate: { thumbprintSha256: string; privateKey: string; x5c: string } }
-  | { clientAssertion: () => Promise<string> };
+  { clientSecret: string } | { clientCertificate: { thumbprintSha256: string; privateKey: string; x5c: string } } | { clientAssertion: () => Promise<string> };
 
 /** What is wrong with a Secret, in words safe to return to the caller (never the Secret's content). */
 export class CredentialError extends Error {}
@@ -59,7 +57,11 @@ export function certificateCredential(data: SecretData): MsalCredential {
   return { clientCertificate: { thumbprintSha256, privateKey: keyPem, x5c: certPem } };
 }
 
-export async function credentialFor(identity: AzureIdentity, readSecret: () => Promise<SecretData>, federatedTokenFile: string | undefined): Promise<MsalCredential> {
+export async function credentialFor(
+  identity: AzureIdentity,
+  readSecret: () => Promise<SecretData>,
+  federatedTokenFile: string | undefined,
+): Promise<MsalCredential> {
   if (identity.type === IdentityType.FederatedServicePrincipal) {
     if (!federatedTokenFile) throw new CredentialError('type 3 needs NMI started with --federated-token-file');
     return { clientAssertion: async () => (await readFile(federatedTokenFile, 'utf8')).trim() };
@@ -75,6 +77,7 @@ export async function credentialFor(identity: AzureIdentity, readSecret: () => P
 
 /** Changes when the credential material changes (secret rotation), without keeping the material. */
 export function credentialFingerprint(c: MsalCredential): string {
-  const material = 'clientSecret' in c ? c.clientSecret : 'clientCertificate' in c ? c.clientCertificate.thumbprintSha256 + c.clientCertificate.privateKey : 'federated';
+  const material =
+    'clientSecret' in c ? c.clientSecret : 'clientCertificate' in c ? c.clientCertificate.thumbprintSha256 + c.clientCertificate.privateKey : 'federated';
   return createHash('sha256').update(material).digest('base64url');
 }

@@ -24,13 +24,24 @@ function fakeProvider(name: string, sharingKey?: (i: AzureIdentity) => string) {
     sharingKey,
     async token(identity, resource) {
       calls.push(`${identity.namespace}/${identity.name}|${resource}`);
-      return { accessToken: `${name}:${identity.name}:${resource}:${calls.length}`, expiresOn: Math.floor(Date.now() / 1000) + 3600, resource, clientId: identity.clientID ?? '' };
+      return {
+        accessToken: `${name}:${identity.name}:${resource}:${calls.length}`,
+        expiresOn: Math.floor(Date.now() / 1000) + 3600,
+        resource,
+        clientId: identity.clientID ?? '',
+      };
     },
   };
   return { provider, calls };
 }
 
-const identity = (name: string, type: IdentityType, extra: Partial<AzureIdentity> = {}): AzureIdentity => ({ name, namespace: 'demo', namespaced: false, type, ...extra });
+const identity = (name: string, type: IdentityType, extra: Partial<AzureIdentity> = {}): AzureIdentity => ({
+  name,
+  namespace: 'demo',
+  namespaced: false,
+  type,
+  ...extra,
+});
 
 describe('TokenService picks the provider by identity type', () => {
   const msi = fakeProvider('msi', (i) => `msi|${i.clientID}`);
@@ -55,7 +66,7 @@ describe('TokenService picks the provider by identity type', () => {
     expect((await service.token(id, 'https://vault.azure.net')).accessToken.startsWith(prefix)).toBe(true);
   });
 
-  it('shares tokens by the provider\'s sharing key, and scopes them to the object without one', async () => {
+  it("shares tokens by the provider's sharing key, and scopes them to the object without one", async () => {
     const before = { msi: msi.calls.length, sp: sp.calls.length };
     await service.token(identity('x-msi', IdentityType.UserAssignedMSI, { clientID: 'shared' }), 'r');
     await service.token(identity('y-msi', IdentityType.UserAssignedMSI, { clientID: 'shared' }), 'r');
@@ -72,7 +83,11 @@ describe('TokenService picks the provider by identity type', () => {
   it('refuses a type with no provider as a 500 naming the identity and its type', async () => {
     const err = await service.token(identity('odd', 7 as IdentityType), 'r').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
-    expect(err).toMatchObject({ status: 500, code: 'unsupported_identity', message: 'AzureIdentity demo/odd has type 7, which this NMI has no token provider for' });
+    expect(err).toMatchObject({
+      status: 500,
+      code: 'unsupported_identity',
+      message: 'AzureIdentity demo/odd has type 7, which this NMI has no token provider for',
+    });
   });
 });
 
@@ -92,7 +107,7 @@ describe('a provider for a new identity type serves pods through NMI with one re
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the sidecar endpoint answers with the new provider\'s token', async () => {
+  it("the sidecar endpoint answers with the new provider's token", async () => {
     nmi.store.upsertIdentity(identity('kv-kind', NEW_TYPE, { clientID: '42424242-4242-4242-4242-424242424242' }));
     nmi.store.upsertBinding({ name: 'kv-kind', namespace: 'demo', namespaced: false, azureIdentity: 'kv-kind', selector: 'kv-kind' });
     const token = nmi.addPod({ name: 'uses-new-kind', labels: { aadpodidbinding: 'kv-kind' } });

@@ -32,7 +32,12 @@ export class TokenService {
 
   async token(identity: AzureIdentity, resource: string): Promise<Token> {
     const provider: TokenProvider | undefined = this.opts.providers[identity.type];
-    if (!provider) throw new HttpError(500, 'unsupported_identity', `AzureIdentity ${identity.namespace}/${identity.name} has type ${identity.type}, which this NMI has no token provider for`);
+    if (!provider)
+      throw new HttpError(
+        500,
+        'unsupported_identity',
+        `AzureIdentity ${identity.namespace}/${identity.name} has type ${identity.type}, which this NMI has no token provider for`,
+      );
     let missed = false;
     const fetch = async () => {
       missed = true;

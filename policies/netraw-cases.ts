@@ -15,12 +15,22 @@ export interface NetRawCase {
 }
 
 type Ctx = Record<string, unknown>;
-const c = (name: string, securityContext?: Ctx, extra: Ctx = {}) => ({ name, image: 'example/app:1', ...(securityContext ? { securityContext } : {}), ...extra });
+const c = (name: string, securityContext?: Ctx, extra: Ctx = {}) => ({
+  name,
+  image: 'example/app:1',
+  ...(securityContext ? { securityContext } : {}),
+  ...extra,
+});
 const drop = (...caps: string[]): Ctx => ({ capabilities: { drop: caps } });
 const DROP = drop('NET_RAW');
 
 const POD = { group: '', version: 'v1', kind: 'Pod' };
-const pod = (spec: Ctx, labels: Record<string, string> = { app: 'x' }) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels }, spec });
+const pod = (spec: Ctx, labels: Record<string, string> = { app: 'x' }) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', labels },
+  spec,
+});
 const templ = (spec: Ctx) => ({ metadata: { labels: { app: 'x' } }, spec });
 const workload = (kind: string, group: string, spec: Ctx) => ({
   kind: { group, version: 'v1', kind },
@@ -63,31 +73,114 @@ export const netRawCases: NetRawCase[] = [
   podCase('securityContext without capabilities', { containers: [c('app', { runAsNonRoot: true })] }, false, 'container "app" does not drop NET_RAW'),
   podCase('drops other capabilities only', { containers: [c('app', drop('CHOWN'))] }, false, 'add "NET_RAW" (or "ALL") to securityContext.capabilities.drop'),
   podCase('capabilities null', { containers: [c('app', { capabilities: null })] }, false, 'does not drop NET_RAW'),
-  { ...podCase('drop list malformed (a string)', { containers: [c('app', { capabilities: { drop: 'NET_RAW' } })] }, false, 'does not drop NET_RAW'), apiserverRejects: true },
-  podCase('adds NET_RAW and drops it too', { containers: [c('app', { capabilities: { add: ['NET_RAW'], drop: ['NET_RAW'] } })] }, false, 'adds NET_RAW: remove "NET_RAW" and "ALL" from securityContext.capabilities.add'),
+  {
+    ...podCase('drop list malformed (a string)', { containers: [c('app', { capabilities: { drop: 'NET_RAW' } })] }, false, 'does not drop NET_RAW'),
+    apiserverRejects: true,
+  },
+  podCase(
+    'adds NET_RAW and drops it too',
+    { containers: [c('app', { capabilities: { add: ['NET_RAW'], drop: ['NET_RAW'] } })] },
+    false,
+    'adds NET_RAW: remove "NET_RAW" and "ALL" from securityContext.capabilities.add',
+  ),
   podCase('adds ALL, drops ALL', { containers: [c('app', { capabilities: { add: ['ALL'], drop: ['ALL'] } })] }, false, 'container "app" adds NET_RAW'),
   podCase('adds cap_net_raw lower-case', { containers: [c('app', { capabilities: { add: ['cap_net_raw'], drop: ['ALL'] } })] }, false, 'adds NET_RAW'),
-  podCase('adds another capability, drops NET_RAW', { containers: [c('app', { capabilities: { add: ['NET_BIND_SERVICE'], drop: ['NET_RAW'] } })] }, true, 'adding other capabilities is fine'),
-  podCase('privileged, drops ALL', { containers: [c('app', { privileged: true, capabilities: { drop: ['ALL'] } })] }, false, 'container "app" is privileged: set securityContext.privileged: false'),
+  podCase(
+    'adds another capability, drops NET_RAW',
+    { containers: [c('app', { capabilities: { add: ['NET_BIND_SERVICE'], drop: ['NET_RAW'] } })] },
+    true,
+    'adding other capabilities is fine',
+  ),
+  podCase(
+    'privileged, drops ALL',
+    { containers: [c('app', { privileged: true, capabilities: { drop: ['ALL'] } })] },
+    false,
+    'container "app" is privileged: set securityContext.privileged: false',
+  ),
   podCase('privileged false, drops NET_RAW', { containers: [c('app', { privileged: false, ...DROP })] }, true, 'privileged: false is fine'),
-  podCase('init container without the drop', { initContainers: [c('init')], containers: [c('app', DROP)] }, false, 'initContainer "init" does not drop NET_RAW'),
-  podCase('native sidecar without the drop', { initContainers: [c('proxy', undefined, { restartPolicy: 'Always' })], containers: [c('app', DROP)] }, false, 'initContainer "proxy" does not drop NET_RAW'),
-  podCase('ephemeral container without the drop', { containers: [c('app', DROP)], ephemeralContainers: [c('debugger')] }, false, 'ephemeralContainer "debugger" does not drop NET_RAW'),
-  podCase('every kind of container compliant', { initContainers: [c('init', DROP)], containers: [c('a', DROP), c('b', drop('ALL'))], ephemeralContainers: [c('dbg', DROP)] }, true, 'all drop NET_RAW'),
+  podCase(
+    'init container without the drop',
+    { initContainers: [c('init')], containers: [c('app', DROP)] },
+    false,
+    'initContainer "init" does not drop NET_RAW',
+  ),
+  podCase(
+    'native sidecar without the drop',
+    { initContainers: [c('proxy', undefined, { restartPolicy: 'Always' })], containers: [c('app', DROP)] },
+    false,
+    'initContainer "proxy" does not drop NET_RAW',
+  ),
+  podCase(
+    'ephemeral container without the drop',
+    { containers: [c('app', DROP)], ephemeralContainers: [c('debugger')] },
+    false,
+    'ephemeralContainer "debugger" does not drop NET_RAW',
+  ),
+  podCase(
+    'every kind of container compliant',
+    { initContainers: [c('init', DROP)], containers: [c('a', DROP), c('b', drop('ALL'))], ephemeralContainers: [c('dbg', DROP)] },
+    true,
+    'all drop NET_RAW',
+  ),
   podCase('second of two containers fails', { containers: [c('a', DROP), c('b')] }, false, 'container "b" does not drop NET_RAW'),
-  podCase('both containers fail, both named', { containers: [c('a'), c('b')] }, false, 'denied by podid: container "a" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop; container "b" does not drop NET_RAW'),
+  podCase(
+    'both containers fail, both named',
+    { containers: [c('a'), c('b')] },
+    false,
+    'denied by podid: container "a" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop; container "b" does not drop NET_RAW',
+  ),
   podCase('kube-system is exempt', { containers: [c('app', { privileged: true })] }, true, 'exempt namespace', 'kube-system'),
   podCase('unlabeled pods are checked too', { containers: [c('app')] }, false, 'does not drop NET_RAW', 'team-a', {}),
   podCase('labeled pods are checked', { containers: [c('app')] }, false, 'does not drop NET_RAW', 'team-a', { aadpodidbinding: 'reader' }),
-  podCase('pod-level securityContext does not count (capabilities are per container)', { securityContext: { runAsNonRoot: true }, containers: [c('app')] }, false, 'does not drop NET_RAW'),
-  workloadCase('Deployment without the drop', 'Deployment', 'apps', { containers: [c('web')] }, false, 'denied by podid: container "web" does not drop NET_RAW'),
+  podCase(
+    'pod-level securityContext does not count (capabilities are per container)',
+    { securityContext: { runAsNonRoot: true }, containers: [c('app')] },
+    false,
+    'does not drop NET_RAW',
+  ),
+  workloadCase(
+    'Deployment without the drop',
+    'Deployment',
+    'apps',
+    { containers: [c('web')] },
+    false,
+    'denied by podid: container "web" does not drop NET_RAW',
+  ),
   workloadCase('Deployment with the drop', 'Deployment', 'apps', { containers: [c('web', DROP)] }, true, 'drops NET_RAW'),
-  workloadCase('StatefulSet privileged', 'StatefulSet', 'apps', { containers: [c('db', { privileged: true, ...DROP })] }, false, 'container "db" is privileged'),
-  workloadCase('DaemonSet adding NET_RAW', 'DaemonSet', 'apps', { containers: [c('agent', { capabilities: { add: ['NET_RAW'], drop: ['ALL'] } })] }, false, 'container "agent" adds NET_RAW'),
-  workloadCase('ReplicaSet init container', 'ReplicaSet', 'apps', { initContainers: [c('init')], containers: [c('app', DROP)] }, false, 'initContainer "init" does not drop NET_RAW'),
+  workloadCase(
+    'StatefulSet privileged',
+    'StatefulSet',
+    'apps',
+    { containers: [c('db', { privileged: true, ...DROP })] },
+    false,
+    'container "db" is privileged',
+  ),
+  workloadCase(
+    'DaemonSet adding NET_RAW',
+    'DaemonSet',
+    'apps',
+    { containers: [c('agent', { capabilities: { add: ['NET_RAW'], drop: ['ALL'] } })] },
+    false,
+    'container "agent" adds NET_RAW',
+  ),
+  workloadCase(
+    'ReplicaSet init container',
+    'ReplicaSet',
+    'apps',
+    { initContainers: [c('init')], containers: [c('app', DROP)] },
+    false,
+    'initContainer "init" does not drop NET_RAW',
+  ),
   workloadCase('ReplicationController without the drop', 'ReplicationController', '', { containers: [c('app')] }, false, '(in spec.template)'),
   workloadCase('Job with the drop', 'Job', 'batch', { restartPolicy: 'Never', containers: [c('task', drop('ALL'))] }, true, 'drops ALL'),
   workloadCase('Job without the drop', 'Job', 'batch', { restartPolicy: 'Never', containers: [c('task')] }, false, 'container "task" does not drop NET_RAW'),
-  workloadCase('CronJob without the drop', 'CronJob', 'batch', { restartPolicy: 'Never', containers: [c('task')] }, false, '(in spec.jobTemplate.spec.template)'),
+  workloadCase(
+    'CronJob without the drop',
+    'CronJob',
+    'batch',
+    { restartPolicy: 'Never', containers: [c('task')] },
+    false,
+    '(in spec.jobTemplate.spec.template)',
+  ),
   workloadCase('CronJob with the drop', 'CronJob', 'batch', { restartPolicy: 'Never', containers: [c('task', DROP)] }, true, 'drops NET_RAW'),
 ];

@@ -32,14 +32,29 @@ beforeAll(async () => {
     calls.push({ auth: req.headers.authorization, query: url.search });
     if (nmiMode === 'down') return res.writeHead(503).end(JSON.stringify({ error: 'unavailable', error_description: 'AAD unreachable' }));
     if (nmiMode === 'throttle') return res.writeHead(429, { 'retry-after': '7' }).end(JSON.stringify({ error: 'throttled', error_description: 'slow down' }));
-    if (req.headers.authorization?.startsWith('Bearer sa-token') !== true) return res.writeHead(401).end(JSON.stringify({ error: 'unauthorized', error_description: 'bad token' }));
+    if (req.headers.authorization?.startsWith('Bearer sa-token') !== true)
+      return res.writeHead(401).end(JSON.stringify({ error: 'unauthorized', error_description: 'bad token' }));
     const resource = url.searchParams.get('resource')!;
-    res.end(JSON.stringify({ access_token: `at-${calls.length}-${resource}`, expires_on: Math.floor(Date.now() / 1000) + 3600, resource, token_type: 'Bearer', client_id: url.searchParams.get('client_id') ?? '11111111-1111-1111-1111-111111111111' }));
+    res.end(
+      JSON.stringify({
+        access_token: `at-${calls.length}-${resource}`,
+        expires_on: Math.floor(Date.now() / 1000) + 3600,
+        resource,
+        token_type: 'Bearer',
+        client_id: url.searchParams.get('client_id') ?? '11111111-1111-1111-1111-111111111111',
+      }),
+    );
   });
   await new Promise<void>((r) => nmi.listen(0, '127.0.0.1', r));
   nmiUrl = `http://127.0.0.1:${(nmi.address() as AddressInfo).port}`;
   sidecar = await startSidecar(
-    { listen: { host: '127.0.0.1', port: 0 }, healthListen: { host: '127.0.0.1', port: 0 }, identityHeader: HEADER, refreshAheadSeconds: 300, maxEntries: 64 },
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      healthListen: { host: '127.0.0.1', port: 0 },
+      identityHeader: HEADER,
+      refreshAheadSeconds: 300,
+      maxEntries: 64,
+    },
     nmiClient(nmiUrl, tokenFile),
     (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
   );
@@ -96,7 +111,8 @@ describe('sidecar with real Azure clients', () => {
 });
 
 describe('sidecar behaviour', () => {
-  const imds = (q: string, headers: Record<string, string> = { metadata: 'true' }) => fetchJson(`${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&${q}`, headers);
+  const imds = (q: string, headers: Record<string, string> = { metadata: 'true' }) =>
+    fetchJson(`${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&${q}`, headers);
 
   it('answers from cache: one NMI call per (identity, resource)', async () => {
     const before = calls.length;
@@ -115,14 +131,20 @@ describe('sidecar behaviour', () => {
   });
 
   it('refuses requests without Metadata: true, and wrong App Service headers', async () => {
-    expect(await imds('resource=r', {})).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'Required metadata header not specified' } });
+    expect(await imds('resource=r', {})).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'Required metadata header not specified' },
+    });
     const r = await fetchJson(`${sidecar.tokenUrl}/msi/token?api-version=2019-08-01&resource=r`, { 'x-identity-header': 'nope' });
     expect(r.status).toBe(401);
   });
 
   it('passes NMI errors through, with Retry-After on 429, and never logs tokens', async () => {
     nmiMode = 'down';
-    expect(await imds('resource=https://down.example')).toMatchObject({ status: 503, body: { error: 'unavailable', error_description: 'AAD unreachable' } });
+    expect(await imds('resource=https://down.example')).toMatchObject({
+      status: 503,
+      body: { error: 'unavailable', error_description: 'AAD unreachable' },
+    });
     nmiMode = 'throttle';
     const t = await imds('resource=https://throttled.example');
     expect(t.status).toBe(429);
@@ -137,7 +159,14 @@ describe('sidecar behaviour', () => {
 
   it('with --ready-resource, is ready only once a first token is cached (the app then starts on a hit)', async () => {
     const warm = await startSidecar(
-      { listen: { host: '127.0.0.1', port: 0 }, healthListen: { host: '127.0.0.1', port: 0 }, identityHeader: HEADER, refreshAheadSeconds: 300, maxEntries: 8, readyResource: 'https://warm.example' },
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        healthListen: { host: '127.0.0.1', port: 0 },
+        identityHeader: HEADER,
+        refreshAheadSeconds: 300,
+        maxEntries: 8,
+        readyResource: 'https://warm.example',
+      },
       nmiClient(nmiUrl, tokenFile),
       () => {},
     );
@@ -151,7 +180,9 @@ describe('sidecar behaviour', () => {
       const before = calls.length;
       nmiMode = 'down';
       // MSAL remembers the first managed-identity endpoint per process, so ask this sidecar directly.
-      const first = await fetchJson(`${warm.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://warm.example`, { Metadata: 'true' });
+      const first = await fetchJson(`${warm.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://warm.example`, {
+        Metadata: 'true',
+      });
       expect(first.body.access_token).toMatch(/^at-\d+-https:\/\/warm\.example$/);
       expect(calls.slice(before)).toEqual([]);
     } finally {

@@ -47,18 +47,18 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
   await writeFile(federatedTokenFile, world.federatedAssertion());
   const metrics = createNmiMetrics();
   const registry = tokenProviders({
-      imdsUrl: world.imds.url,
-      msal: {
-        authorityHost: world.aad.url,
+    imdsUrl: world.imds.url,
+    msal: {
+      authorityHost: world.aad.url,
       readSecret: async (ref) => {
         const data = world.secrets.get(`${ref.namespace}/${ref.name}`);
         if (!data) throw new CredentialError('not found');
         return data;
       },
-        federatedTokenFile,
-        network: msalNetwork({ extraCaPem: world.tls.caPem }),
-      },
-    });
+      federatedTokenFile,
+      network: msalNetwork({ extraCaPem: world.tls.caPem }),
+    },
+  });
   const tokens = new TokenService({
     providers: opts.providers ? opts.providers(registry) : registry,
     refreshAheadSeconds: 300,

@@ -30,7 +30,10 @@ export async function startSidecarProcess(opts: SidecarProcessOptions): Promise<
     PODID_IDENTITY_HEADER: opts.identityHeader,
     PODID_LOG_LEVEL: 'info',
   };
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? 'bin/podid.js', 'sidecar'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? 'bin/podid.js', 'sidecar'], {
+    env,
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
   const urls = await new Promise<{ tokenUrl: string; healthUrl: string }>((resolve, reject) => {
     const lines = createInterface({ input: proc.stderr! });
     lines.on('line', (line) => {

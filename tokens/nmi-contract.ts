@@ -65,8 +65,14 @@ export function parseSidecarTokenReply(reply: RawReply, requested: NmiTokenQuery
     throw new HttpError(reply.status, code, description, { retryAfterSeconds: retryAfterSeconds(reply.headers) });
   }
   const expiresOn = Number(body.expires_on);
-  if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn)) throw new HttpError(502, 'unavailable', 'NMI answered without access_token/expires_on');
-  return { accessToken: body.access_token, expiresOn, resource: String(body.resource ?? requested.resource), clientId: String(body.client_id ?? '') };
+  if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn))
+    throw new HttpError(502, 'unavailable', 'NMI answered without access_token/expires_on');
+  return {
+    accessToken: body.access_token,
+    expiresOn,
+    resource: String(body.resource ?? requested.resource),
+    clientId: String(body.client_id ?? ''),
+  };
 }
 
 /** The CSI driver's request: pod named by the `podname`/`podns` headers, optional `clientid` header. */

@@ -9,7 +9,12 @@ const err = (r: TokenRequest | HttpError) => ('status' in r ? r : undefined);
 describe('IMDS requests', () => {
   const table: Array<[string, string, Record<string, string>, Partial<TokenRequest> | [number, string]]> = [
     ['resource', 'api-version=2018-02-01&resource=https://vault.azure.net', { metadata: 'true' }, { resource: 'https://vault.azure.net', selector: {} }],
-    ['MSAL-style scope', 'api-version=2019-08-01&scope=https://management.azure.com/.default', { metadata: 'True' }, { resource: 'https://management.azure.com' }],
+    [
+      'MSAL-style scope',
+      'api-version=2019-08-01&scope=https://management.azure.com/.default',
+      { metadata: 'True' },
+      { resource: 'https://management.azure.com' },
+    ],
     ['client_id selector', 'api-version=1&resource=r&client_id=abc', { metadata: 'true' }, { selector: { clientID: 'abc' } }],
     ['msi_res_id selector', 'api-version=1&resource=r&msi_res_id=/sub/x', { metadata: 'true' }, { selector: { resourceID: '/sub/x' } }],
     ['mi_res_id selector', 'api-version=1&resource=r&mi_res_id=/sub/y', { metadata: 'true' }, { selector: { resourceID: '/sub/y' } }],
@@ -35,7 +40,11 @@ describe('App Service requests', () => {
   const secret = 'per-pod-secret';
   it('accepts the right header and principal_id', () => {
     const r = parseAppServiceRequest(new URL('http://x/msi/token?api-version=2019-08-01&resource=r&principal_id=p'), { 'x-identity-header': secret }, secret);
-    expect(ok(r)).toEqual({ flavour: 'appservice', resource: 'r', selector: { clientID: undefined, objectID: 'p', resourceID: undefined } });
+    expect(ok(r)).toEqual({
+      flavour: 'appservice',
+      resource: 'r',
+      selector: { clientID: undefined, objectID: 'p', resourceID: undefined },
+    });
   });
   it.each([[undefined], ['wrong'], ['per-pod-secreT']])('refuses header %j with 401', (given) => {
     const r = parseAppServiceRequest(new URL('http://x/msi/token?api-version=1&resource=r'), given ? { 'x-identity-header': given } : {}, secret);
@@ -57,7 +66,14 @@ describe('bodies and keys', () => {
       token_type: 'Bearer',
     });
   });
-  it('App Service body', () => expect(appServiceBody(t)).toEqual({ access_token: 'eyJ.x.y', expires_on: '10003600', resource: 'r', token_type: 'Bearer', client_id: 'c' }));
+  it('App Service body', () =>
+    expect(appServiceBody(t)).toEqual({
+      access_token: 'eyJ.x.y',
+      expires_on: '10003600',
+      resource: 'r',
+      token_type: 'Bearer',
+      client_id: 'c',
+    }));
   it('keys ignore case of selectors and flavour', () => {
     const a = cacheKey({ flavour: 'imds', resource: 'R', selector: { clientID: 'ABC' } });
     const b = cacheKey({ flavour: 'appservice', resource: 'r', selector: { clientID: 'abc' } });

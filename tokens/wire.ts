@@ -112,7 +112,13 @@ export function imdsBody(t: Token, nowSeconds: number): Record<string, string> {
 
 /** The App Service (2019-08-01) success body. */
 export function appServiceBody(t: Token): Record<string, string> {
-  return { access_token: t.accessToken, expires_on: String(t.expiresOn), resource: t.resource, token_type: 'Bearer', client_id: t.clientId };
+  return {
+    access_token: t.accessToken,
+    expires_on: String(t.expiresOn),
+    resource: t.resource,
+    token_type: 'Bearer',
+    client_id: t.clientId,
+  };
 }
 
 /** A stable cache key for (selector, resource); selector values compare case-insensitively. */

@@ -45,7 +45,11 @@ function requestError(err: unknown): { status: number; error: string; message: s
     case 'entity.parse.failed':
       return { status: 400, error: 'bad_request', message: 'the request body is not valid JSON' };
     case 'entity.too.large':
-      return { status: 413, error: 'payload_too_large', message: `the request body is larger than the limit (${(err as { limit?: number }).limit} bytes)` };
+      return {
+        status: 413,
+        error: 'payload_too_large',
+        message: `the request body is larger than the limit (${(err as { limit?: number }).limit} bytes)`,
+      };
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { status: 415, error: 'unsupported_encoding', message: (err as Error).message };
@@ -93,7 +97,11 @@ export function createWebhookApp(opts: AppOptions): express.Express {
         // A bug must not take the server down or leave the apiserver guessing.
         logger.error({ endpoint, uid: request.uid, err: (err as Error).message }, 'admission handler failed');
         result = {
-          response: { uid: request.uid, allowed: false, status: { code: 500, message: 'podid failed to evaluate this request; see the podid webhook logs' } },
+          response: {
+            uid: request.uid,
+            allowed: false,
+            status: { code: 500, message: 'podid failed to evaluate this request; see the podid webhook logs' },
+          },
           outcome: 'error',
           subject: `${request.namespace}/${request.name ?? ''}`,
         };

@@ -17,8 +17,7 @@ const labeled = (spec: Partial<Pod['spec']> = {}, metadata: Pod['metadata'] = {}
   spec: { containers: [app()], ...spec },
 });
 
-const envOf = (c: Container | undefined): Record<string, string | undefined> =>
-  Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
+const envOf = (c: Container | undefined): Record<string, string | undefined> => Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
 
 interface Case {
   name: string;
@@ -50,7 +49,10 @@ const cases: Case[] = [
       expect(p.spec.volumes).toEqual([
         {
           name: 'podid-sa-token',
-          projected: { defaultMode: 0o444, sources: [{ serviceAccountToken: { audience: 'podid', expirationSeconds: 3600, path: 'token' } }] },
+          projected: {
+            defaultMode: 0o444,
+            sources: [{ serviceAccountToken: { audience: 'podid', expirationSeconds: 3600, path: 'token' } }],
+          },
         },
       ]);
       const env = envOf(p.spec.containers[0]);
@@ -64,15 +66,29 @@ const cases: Case[] = [
   { name: 'unlabeled pod', pod: { metadata: { name: 'p' }, spec: { containers: [app()] } }, outcome: 'not-labeled' },
   { name: 'label with empty value', pod: labeled({}, { labels: { aadpodidbinding: '' } }), outcome: 'not-labeled' },
   { name: 'opt-out annotation', pod: labeled({}, { annotations: { 'podid.io/inject': 'false' } }), outcome: 'opted-out' },
-  { name: 'opt-out annotation, other case and spaces', pod: labeled({}, { annotations: { 'podid.io/inject': ' FALSE ' } }), outcome: 'opted-out' },
+  {
+    name: 'opt-out annotation, other case and spaces',
+    pod: labeled({}, { annotations: { 'podid.io/inject': ' FALSE ' } }),
+    outcome: 'opted-out',
+  },
   {
     name: 'inject annotation true is not an opt-out',
     pod: labeled({}, { annotations: { 'podid.io/inject': 'true' } }),
     outcome: 'injected',
     check: (p) => expect(p.metadata?.annotations).toEqual({ 'podid.io/inject': 'true', 'podid.io/injected': 'podid-token' }),
   },
-  { name: 'hostNetwork pod', pod: labeled({ hostNetwork: true }), outcome: 'host-network', check: (_p, w) => expect(w[0]).toContain('hostNetwork') },
-  { name: 'windows pod', pod: labeled({ os: { name: 'windows' } }), outcome: 'windows', check: (_p, w) => expect(w[0]).toContain('Windows') },
+  {
+    name: 'hostNetwork pod',
+    pod: labeled({ hostNetwork: true }),
+    outcome: 'host-network',
+    check: (_p, w) => expect(w[0]).toContain('hostNetwork'),
+  },
+  {
+    name: 'windows pod',
+    pod: labeled({ os: { name: 'windows' } }),
+    outcome: 'windows',
+    check: (_p, w) => expect(w[0]).toContain('Windows'),
+  },
   {
     name: 'generateName only',
     pod: labeled({}, { name: undefined, generateName: 'web-' }),
@@ -97,7 +113,16 @@ const cases: Case[] = [
   },
   {
     name: 'existing env is kept and appended to',
-    pod: labeled({ containers: [app('app', { env: [{ name: 'LOG', value: 'debug' }, { name: 'FROM', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] })] }),
+    pod: labeled({
+      containers: [
+        app('app', {
+          env: [
+            { name: 'LOG', value: 'debug' },
+            { name: 'FROM', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
+        }),
+      ],
+    }),
     outcome: 'injected',
     check: (p) => {
       const env = p.spec.containers[0]!.env!;
@@ -273,7 +298,10 @@ const cases: Case[] = [
   },
   {
     name: 'unknown fields pass through untouched',
-    pod: labeled({ containers: [app('app', { ports: [{ containerPort: 80 }], resources: { limits: { cpu: '1' } } })], nodeSelector: { pool: 'a' } }),
+    pod: labeled({
+      containers: [app('app', { ports: [{ containerPort: 80 }], resources: { limits: { cpu: '1' } } })],
+      nodeSelector: { pool: 'a' },
+    }),
     outcome: 'injected',
     check: (p) => {
       expect(p.spec.nodeSelector).toEqual({ pool: 'a' });

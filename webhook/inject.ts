@@ -4,13 +4,7 @@
 
 import type { Operation } from 'fast-json-patch';
 import { BINDING_LABEL } from '../identity/crds.ts';
-import {
-  INJECTED_ANNOTATION,
-  INJECT_ANNOTATION,
-  READY_RESOURCE_ANNOTATION,
-  SKIP_CONTAINERS_ANNOTATION,
-  type InjectionConfig,
-} from './injection-config.ts';
+import { INJECTED_ANNOTATION, INJECT_ANNOTATION, READY_RESOURCE_ANNOTATION, SKIP_CONTAINERS_ANNOTATION, type InjectionConfig } from './injection-config.ts';
 import { pointerToken, type Container, type Pod } from './pod.ts';
 import { planSdkEnv } from './sdk-env.ts';
 import { SIDECAR_HEADER_VAR, sidecarContainer, tokenVolume } from './sidecar-spec.ts';
@@ -33,7 +27,12 @@ const names = (list: readonly { name: string }[] | undefined): string[] => (list
 
 function skipList(annotations: Record<string, string>): Set<string> {
   const raw = annotations[SKIP_CONTAINERS_ANNOTATION] ?? '';
-  return new Set(raw.split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 function envOps(path: string, container: Container, add: readonly { name: string; value?: string }[]): Operation[] {
@@ -77,7 +76,9 @@ export function planInjection(pod: Pod, cfg: InjectionConfig, newSecret: () => s
     const readyResource = annotations[READY_RESOURCE_ANNOTATION]?.trim();
     const readyValid = !readyResource || /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(readyResource);
     if (!readyValid) {
-      warnings.push(`${READY_RESOURCE_ANNOTATION} "${readyResource}" is not a resource URI (e.g. https://vault.azure.net); the sidecar starts without waiting for a token`);
+      warnings.push(
+        `${READY_RESOURCE_ANNOTATION} "${readyResource}" is not a resource URI (e.g. https://vault.azure.net); the sidecar starts without waiting for a token`,
+      );
     }
     newSidecar = sidecarContainer(cfg, sidecarName, volumeName, header, readyValid ? readyResource : undefined);
     const volume = tokenVolume(cfg, volumeName);

@@ -37,7 +37,9 @@ describe('--netraw=fix over the shared case table', () => {
     const update = { ...request(row), operation: 'UPDATE', oldObject: row.object };
     expect(fixNetRaw(update, cfg).outcome).toBe('ignored');
     const sub = fixNetRaw({ ...update, subResource: 'ephemeralcontainers' }, cfg);
-    expect(decode(sub.response.patch)).toEqual([{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: { capabilities: { drop: ['NET_RAW'] } } }]);
+    expect(decode(sub.response.patch)).toEqual([
+      { op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: { capabilities: { drop: ['NET_RAW'] } } },
+    ]);
   });
 
   it('leaves pods outside --netraw-scope alone, as /validate does', () => {

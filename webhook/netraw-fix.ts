@@ -38,7 +38,11 @@ export function fixNetRaw(req: AdmissionRequest, cfg: ValidationConfig): { respo
   const spec = read.pod.spec;
   const groups = ephemeralOnly
     ? ([['ephemeralContainers', spec.ephemeralContainers]] as const)
-    : ([['initContainers', spec.initContainers], ['containers', spec.containers], ['ephemeralContainers', spec.ephemeralContainers]] as const);
+    : ([
+        ['initContainers', spec.initContainers],
+        ['containers', spec.containers],
+        ['ephemeralContainers', spec.ephemeralContainers],
+      ] as const);
   const patch = groups.flatMap(([field, list]) => (list ?? []).flatMap((c, i) => dropNetRawPatch(c, `${base}/${field}/${i}`)));
   const warnings = patch.length ? [`podid added NET_RAW to capabilities.drop of ${patch.length} container(s) (--netraw=fix)`] : [];
   return { response: patchResponse(req.uid, patch, warnings), outcome: patch.length ? 'fixed' : 'unchanged', subject };

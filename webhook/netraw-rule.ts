@@ -19,8 +19,7 @@ export function capabilityName(value: unknown): string | undefined {
   return value.trim().toUpperCase().replace(/^CAP_/, '');
 }
 
-const names = (list: unknown): Set<string> =>
-  new Set((Array.isArray(list) ? list : []).map(capabilityName).filter((n): n is string => n !== undefined));
+const names = (list: unknown): Set<string> => new Set((Array.isArray(list) ? list : []).map(capabilityName).filter((n): n is string => n !== undefined));
 
 const coversNetRaw = (caps: Set<string>) => caps.has('NET_RAW') || caps.has('ALL');
 

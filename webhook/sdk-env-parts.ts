@@ -44,5 +44,6 @@ export const appServicePart: EnvPart = {
     { name: IDENTITY_HEADER, value: addr.identityHeader },
   ],
   conflicts: ['IDENTITY_SERVER_THUMBPRINT', 'IMDS_ENDPOINT', 'MSI_ENDPOINT', 'MSI_SECRET'],
-  warning: (c, present) => `container ${c} sets ${present.join(', ')}; podid did not add ${IDENTITY_ENDPOINT}/${IDENTITY_HEADER} so SDKs keep the flow those select`,
+  warning: (c, present) =>
+    `container ${c} sets ${present.join(', ')}; podid did not add ${IDENTITY_ENDPOINT}/${IDENTITY_HEADER} so SDKs keep the flow those select`,
 };

@@ -74,7 +74,9 @@ describe('POST /mutate over HTTPS', () => {
 
   it('keeps the secret header out of the logs and logs the uid', async () => {
     const pod = sampleLabeledPod('log-check');
-    const res = await post('/mutate').send(admissionReviewFor(pod, { uid: 'uid-log-check' })).expect(200);
+    const res = await post('/mutate')
+      .send(admissionReviewFor(pod, { uid: 'uid-log-check' }))
+      .expect(200);
     const mutated = fjp.applyPatch(pod, decode(res.body.response.patch), true, false).newDocument as Pod;
     const header = mutated.spec.initContainers![0]!.env!.find((e) => e.name === 'PODID_IDENTITY_HEADER')!.value!;
     expect(header.length).toBeGreaterThanOrEqual(32);
@@ -96,21 +98,30 @@ describe('POST /mutate over HTTPS', () => {
   });
 
   it('treats dryRun like any request (the mutation has no side effects)', async () => {
-    const res = await post('/mutate').send(admissionReviewFor(sampleLabeledPod(), { dryRun: true })).expect(200);
+    const res = await post('/mutate')
+      .send(admissionReviewFor(sampleLabeledPod(), { dryRun: true }))
+      .expect(200);
     expect(res.body.response.patchType).toBe('JSONPatch');
   });
 
   const badEnvelopes: Array<[string, string | Record<string, unknown>, number, string]> = [
     ['not JSON', '{"apiVersion": ', 400, 'the request body is not valid JSON'],
     ['a JSON string', '"hello"', 400, 'not valid JSON'],
-    ['wrong apiVersion', { ...admissionReviewFor({}), apiVersion: 'admission.k8s.io/v1beta1' }, 400, 'expected apiVersion admission.k8s.io/v1, got "admission.k8s.io/v1beta1"'],
+    [
+      'wrong apiVersion',
+      { ...admissionReviewFor({}), apiVersion: 'admission.k8s.io/v1beta1' },
+      400,
+      'expected apiVersion admission.k8s.io/v1, got "admission.k8s.io/v1beta1"',
+    ],
     ['wrong kind', { ...admissionReviewFor({}), kind: 'Pod' }, 400, 'expected kind AdmissionReview, got "Pod"'],
     ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 400, 'the AdmissionReview has no request'],
     ['no uid', admissionReviewFor({}, { uid: '' }), 400, 'request.uid is missing'],
     ['a body over the limit', admissionReviewFor({ pad: 'x'.repeat(70 * 1024) }), 413, 'larger than the limit (65536 bytes)'],
   ];
   it.each(badEnvelopes)('answers %s with a JSON error', async (_name, body, status, message) => {
-    const res = await post('/mutate').send(typeof body === 'string' ? body : JSON.stringify(body)).expect(status);
+    const res = await post('/mutate')
+      .send(typeof body === 'string' ? body : JSON.stringify(body))
+      .expect(status);
     expect(res.body.message).toContain(message);
     expect(res.body.error).toMatch(/^[a-z_]+$/);
   });
@@ -121,7 +132,11 @@ describe('POST /mutate over HTTPS', () => {
     ['no containers', { spec: { containers: [] } }, 'spec.containers must not be empty'],
     ['a container without a name', { spec: { containers: [{ image: 'x' }] } }, 'spec.containers[0].name must be a non-empty string'],
     ['env not an array', { spec: { containers: [{ name: 'a', env: 'X=1' }] } }, 'spec.containers[0].env must be an array'],
-    ['labels not strings', { metadata: { labels: { aadpodidbinding: 1 } }, spec: { containers: [{ name: 'a' }] } }, 'metadata.labels["aadpodidbinding"] must be a string'],
+    [
+      'labels not strings',
+      { metadata: { labels: { aadpodidbinding: 1 } }, spec: { containers: [{ name: 'a' }] } },
+      'metadata.labels["aadpodidbinding"] must be a string',
+    ],
     ['an object that is not an object', 'pod', 'object must be an object'],
   ];
   it.each(badPods)('explains a pod with %s in the AdmissionReview status', async (_name, object, message) => {
@@ -157,7 +172,10 @@ describe('POST /mutate over HTTPS', () => {
 
   it('answers unknown routes with a JSON 404', async () => {
     const res = await request(webhook.url).get('/nope').ca(ca.certPem).expect(404);
-    expect(res.body).toEqual({ error: 'not_found', message: 'no route for GET /nope; podid serves POST /mutate, POST /validate, POST /mutate-netraw' });
+    expect(res.body).toEqual({
+      error: 'not_found',
+      message: 'no route for GET /nope; podid serves POST /mutate, POST /validate, POST /mutate-netraw',
+    });
   });
 
   it('refuses plain HTTP clients at the TLS layer', async () => {

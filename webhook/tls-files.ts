@@ -35,13 +35,7 @@ export interface TlsWatcher {
   check(): Promise<boolean>;
 }
 
-export function watchTls(
-  files: TlsFiles,
-  initial: LoadedTls,
-  intervalMs: number,
-  apply: (tls: LoadedTls) => void,
-  onError: (err: Error) => void,
-): TlsWatcher {
+export function watchTls(files: TlsFiles, initial: LoadedTls, intervalMs: number, apply: (tls: LoadedTls) => void, onError: (err: Error) => void): TlsWatcher {
   let current = initial.fingerprint;
   let running: Promise<boolean> | undefined;
   const check = () => {

@@ -15,7 +15,10 @@ const request = (over: Partial<AdmissionRequest>): AdmissionRequest => ({
 });
 
 const badPod = { metadata: { name: 'p', labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: 'x' }] } };
-const goodPod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'x', securityContext: { capabilities: { drop: ['ALL'] } } }] } };
+const goodPod = {
+  metadata: { name: 'p' },
+  spec: { containers: [{ name: 'app', image: 'x', securityContext: { capabilities: { drop: ['ALL'] } } }] },
+};
 
 describe('the shared NET_RAW case table through /validate', () => {
   it('has at least 30 cases', () => expect(netRawCases.length).toBeGreaterThanOrEqual(30));
@@ -32,7 +35,10 @@ describe('the shared NET_RAW case table through /validate', () => {
 
 describe('validate', () => {
   it('warn mode allows with one warning per container', () => {
-    const r = validate(request({ object: { ...badPod, spec: { containers: [{ name: 'a' }, { name: 'b' }] } } }), { ...enforce, mode: 'warn' });
+    const r = validate(request({ object: { ...badPod, spec: { containers: [{ name: 'a' }, { name: 'b' }] } } }), {
+      ...enforce,
+      mode: 'warn',
+    });
     expect(r.outcome).toBe('warned');
     expect(r.response).toMatchObject({ allowed: true });
     expect(r.response.warnings).toEqual([
@@ -45,7 +51,9 @@ describe('validate', () => {
     const r = validate(request({ object: badPod }), { ...enforce, mode: 'audit' });
     expect(r.outcome).toBe('audited');
     expect(r.response.allowed).toBe(true);
-    expect(r.response.auditAnnotations).toEqual({ 'netraw-violations': 'container "app" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop' });
+    expect(r.response.auditAnnotations).toEqual({
+      'netraw-violations': 'container "app" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop',
+    });
   });
 
   it('off mode checks nothing', () => expect(validate(request({ object: badPod }), { ...enforce, mode: 'off' }).outcome).toBe('ignored'));
@@ -67,7 +75,11 @@ describe('validate', () => {
     expect(relabel.outcome).toBe('warned');
     expect(relabel.response.warnings?.[0]).toContain('container "app" does not drop NET_RAW');
     const worse = validate(
-      request({ operation: 'UPDATE', object: { spec: { containers: [{ name: 'app', securityContext: { privileged: true } }] } }, oldObject: badPod }),
+      request({
+        operation: 'UPDATE',
+        object: { spec: { containers: [{ name: 'app', securityContext: { privileged: true } }] } },
+        oldObject: badPod,
+      }),
       enforce,
     );
     expect(worse.outcome).toBe('denied');
@@ -90,9 +102,18 @@ describe('validate', () => {
   it.each(ignored)('ignores %s', (_n, over) => expect(validate(request(over), enforce).response).toEqual({ uid: 'u1', allowed: true }));
 
   it('explains a malformed template', () => {
-    const r = validate(request({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, object: { spec: { template: { spec: { containers: 'x' } } } } }), enforce);
+    const r = validate(
+      request({
+        kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+        object: { spec: { template: { spec: { containers: 'x' } } } },
+      }),
+      enforce,
+    );
     expect(r.outcome).toBe('invalid');
-    expect(r.response.status).toMatchObject({ code: 400, message: 'podid could not read Deployment team-a/<unnamed>: spec.template.spec.containers must be an array' });
+    expect(r.response.status).toMatchObject({
+      code: 400,
+      message: 'podid could not read Deployment team-a/<unnamed>: spec.template.spec.containers must be an array',
+    });
   });
 
   it('names pods that only have generateName', () => {
@@ -102,10 +123,18 @@ describe('validate', () => {
 });
 
 describe('helpers', () => {
-  const caps: Array<[unknown, string | undefined]> = [['NET_RAW', 'NET_RAW'], [' cap_net_raw ', 'NET_RAW'], ['All', 'ALL'], [7, undefined]];
+  const caps: Array<[unknown, string | undefined]> = [
+    ['NET_RAW', 'NET_RAW'],
+    [' cap_net_raw ', 'NET_RAW'],
+    ['All', 'ALL'],
+    [7, undefined],
+  ];
   it.each(caps)('capabilityName(%j)', (input, want) => expect(capabilityName(input)).toBe(want));
   it('parses and matches label selectors', () => {
-    expect(parseLabelSelector('app=cni, tier')).toEqual([{ key: 'app', value: 'cni' }, { key: 'tier', value: undefined }]);
+    expect(parseLabelSelector('app=cni, tier')).toEqual([
+      { key: 'app', value: 'cni' },
+      { key: 'tier', value: undefined },
+    ]);
     expect(matchesLabels({ app: 'cni', tier: 'x' }, parseLabelSelector('app=cni,tier'))).toBe(true);
     expect(matchesLabels({ app: 'cni' }, parseLabelSelector('app=cni,tier'))).toBe(false);
     expect(matchesLabels({ app: 'cni' }, [])).toBe(false);

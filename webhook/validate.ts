@@ -28,7 +28,12 @@ function subjectOf(req: AdmissionRequest, obj: unknown): string {
 export function validate(req: AdmissionRequest, cfg: ValidationConfig): ValidateResult {
   const loc = templateLocation(req.kind);
   const subject = subjectOf(req, req.object);
-  const ignored = (outcome: ValidateOutcome = 'ignored'): ValidateResult => ({ response: allow(req.uid), outcome, subject, violations: [] });
+  const ignored = (outcome: ValidateOutcome = 'ignored'): ValidateResult => ({
+    response: allow(req.uid),
+    outcome,
+    subject,
+    violations: [],
+  });
   const checkedSubresource = req.kind.kind === 'Pod' && req.subResource === 'ephemeralcontainers';
   if (!loc || cfg.mode === 'off' || (req.subResource && !checkedSubresource)) return ignored();
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return ignored();
@@ -36,7 +41,12 @@ export function validate(req: AdmissionRequest, cfg: ValidationConfig): Validate
 
   const read = readTemplate(req.object, loc);
   if (!read.ok) {
-    return { response: deny(req.uid, 400, `podid could not read ${subject}: ${read.message}`), outcome: 'invalid', subject, violations: [] };
+    return {
+      response: deny(req.uid, 400, `podid could not read ${subject}: ${read.message}`),
+      outcome: 'invalid',
+      subject,
+      violations: [],
+    };
   }
   if (templateExempt(read.pod.metadata?.labels, cfg)) return ignored('exempt');
 

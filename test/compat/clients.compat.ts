@@ -31,11 +31,22 @@ interface Client {
 
 const node = process.execPath;
 const clients: Client[] = [
-  { name: '@azure/identity', missing: () => undefined, argv: (mode, sel) => [node, join(ROOT, 'test/compat/clients/node-identity.mjs'), SCOPE, mode, sel], modes: ['mi', 'default'] },
-  { name: '@azure/msal-node', missing: () => undefined, argv: (_mode, sel) => [node, join(ROOT, 'test/compat/clients/node-msal.mjs'), RESOURCE, sel], modes: ['mi'] },
+  {
+    name: '@azure/identity',
+    missing: () => undefined,
+    argv: (mode, sel) => [node, join(ROOT, 'test/compat/clients/node-identity.mjs'), SCOPE, mode, sel],
+    modes: ['mi', 'default'],
+  },
+  {
+    name: '@azure/msal-node',
+    missing: () => undefined,
+    argv: (_mode, sel) => [node, join(ROOT, 'test/compat/clients/node-msal.mjs'), RESOURCE, sel],
+    modes: ['mi'],
+  },
   {
     name: 'Python azure-identity (Debian)',
-    missing: () => (existsSync('/usr/lib/python3/dist-packages/azure/identity') ? undefined : 'Debian python3-azure is not installed (test/compat/setup.sh installs it)'),
+    missing: () =>
+      existsSync('/usr/lib/python3/dist-packages/azure/identity') ? undefined : 'Debian python3-azure is not installed (test/compat/setup.sh installs it)',
     argv: (mode, sel) => ['/usr/bin/python3', join(ROOT, 'test/compat/clients/python_identity.py'), SCOPE, mode, sel],
     modes: ['mi', 'default'],
   },
@@ -61,7 +72,10 @@ beforeAll(async () => {
   // service principal, which podid serves through the managed-identity API like any identity.
   nmi.store.upsertBinding({ name: 'multi-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'multi' });
   nmi.store.upsertBinding({ name: 'multi-b', namespace: 'demo', namespaced: false, azureIdentity: 'other-msi', selector: 'multi' });
-  for (const [pod, selector] of [['multi', 'multi'], ['single', 'sp-cert']] as const) {
+  for (const [pod, selector] of [
+    ['multi', 'multi'],
+    ['single', 'sp-cert'],
+  ] as const) {
     const tokenFile = join(dir, `${pod}-sa-token`);
     await writeFile(tokenFile, nmi.addPod({ name: pod, labels: { aadpodidbinding: selector } }));
     const header = crypto.randomUUID();
@@ -88,7 +102,15 @@ function injectedEnv(pod: 'multi' | 'single', flavour: 'both' | 'imds'): Record<
  * listens, except loopback. A client that ignored podid's variables and called 169.254.169.254 (or
  * anywhere else) fails on the spot instead of sending anything off the machine.
  */
-const NO_EGRESS = { HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost,::1', no_proxy: '127.0.0.1,localhost,::1', NODE_USE_ENV_PROXY: '1' };
+const NO_EGRESS = {
+  HTTP_PROXY: 'http://127.0.0.1:9',
+  HTTPS_PROXY: 'http://127.0.0.1:9',
+  http_proxy: 'http://127.0.0.1:9',
+  https_proxy: 'http://127.0.0.1:9',
+  NO_PROXY: '127.0.0.1,localhost,::1',
+  no_proxy: '127.0.0.1,localhost,::1',
+  NODE_USE_ENV_PROXY: '1',
+};
 
 function run(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   const [cmd, ...args] = argv.filter((a) => a !== '');
@@ -109,24 +131,31 @@ for (const client of clients) {
     for (const [flavourName, flavour] of flavours) {
       const cases: Array<[string, 'multi' | 'single', 'mi' | 'default', () => Selector, () => Record<string, string>]> = [
         ['user-assigned by client ID', 'multi', 'mi', () => `clientId=${world.msi.clientId}`, () => ({ oid: world.msi.objectId, appid: world.msi.clientId })],
-        ['user-assigned by resource ID', 'multi', 'mi', () => `resourceId=${world.msi2.resourceId}`, () => ({ oid: world.msi2.objectId, appid: world.msi2.clientId })],
-        ...client.modes.map(
-          (mode): [string, 'single', 'mi' | 'default', () => Selector, () => Record<string, string>] => [
-            mode === 'default' ? 'DefaultAzureCredential, no identity named' : 'managed identity, no identity named',
-            'single',
-            mode,
-            () => '',
-            () => {
-              const sp = world.identities.find((i) => i.name === 'sp-cert')!;
-              return { oid: sp.objectID!, appid: sp.clientID! };
-            },
-          ],
-        ),
+        [
+          'user-assigned by resource ID',
+          'multi',
+          'mi',
+          () => `resourceId=${world.msi2.resourceId}`,
+          () => ({ oid: world.msi2.objectId, appid: world.msi2.clientId }),
+        ],
+        ...client.modes.map((mode): [string, 'single', 'mi' | 'default', () => Selector, () => Record<string, string>] => [
+          mode === 'default' ? 'DefaultAzureCredential, no identity named' : 'managed identity, no identity named',
+          'single',
+          mode,
+          () => '',
+          () => {
+            const sp = world.identities.find((i) => i.name === 'sp-cert')!;
+            return { oid: sp.objectID!, appid: sp.clientID! };
+          },
+        ]),
       ];
       if (flavour === 'imds' && client.ignoresImdsHost) {
         it(`${flavourName}: does not reach the sidecar (${client.ignoresImdsHost}); use the default variables or NMI interception`, async () => {
           expect(client.missing(), `${client.name} cannot run here`).toBeUndefined();
-          const r = await run(client.argv('mi', `clientId=${world.msi.clientId}`), { ...injectedEnv('multi', flavour), COMPAT_TIMEOUT: '5s' });
+          const r = await run(client.argv('mi', `clientId=${world.msi.clientId}`), {
+            ...injectedEnv('multi', flavour),
+            COMPAT_TIMEOUT: '5s',
+          });
           expect(r.code).not.toBe(0);
           // It tried the fixed IMDS address, which the no-egress proxy refused (the message names no address).
           expect(r.stderr).toMatch(/ManagedIdentityCredential/);
@@ -148,7 +177,9 @@ for (const client of clients) {
 
 describe('Secrets Store CSI driver request shape (/host/token)', () => {
   it('GET /host/token/?resource with podname/podns answers {token: {access_token, expires_on, ...}, clientid}', async () => {
-    const res = await fetch(`${nmi.url}/host/token/?resource=${encodeURIComponent(RESOURCE)}`, { headers: { podname: 'single', podns: 'demo' } });
+    const res = await fetch(`${nmi.url}/host/token/?resource=${encodeURIComponent(RESOURCE)}`, {
+      headers: { podname: 'single', podns: 'demo' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { token: Record<string, string>; clientid: string };
     const sp = world.identities.find((i) => i.name === 'sp-cert')!;

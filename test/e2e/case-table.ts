@@ -19,7 +19,10 @@ const RESOURCES: Record<string, string> = {
 /** Submits one row; ephemeral containers go through the subresource, as they cannot be set on create. */
 async function submit(cluster: ClusterInfo, ns: string, row: NetRawCase): Promise<{ status: number; body: any }> {
   const base = row.kind.group ? `/apis/${row.kind.group}/v1` : '/api/v1';
-  const object: Record<string, any> = { ...row.object, metadata: { ...(row.object.metadata as object), name: undefined, generateName: 'case-' } };
+  const object: Record<string, any> = {
+    ...row.object,
+    metadata: { ...(row.object.metadata as object), name: undefined, generateName: 'case-' },
+  };
   const spec: Record<string, unknown> = object.spec;
   if (!spec.ephemeralContainers) return api(cluster, 'POST', `${base}/namespaces/${ns}/${RESOURCES[row.kind.kind]}?dryRun=All`, object);
   const { ephemeralContainers, ...rest } = spec;

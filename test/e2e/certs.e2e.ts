@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubeCertStore, kubeConfigFromEnvironment } from '../../certs/kube-store.ts';
-import type { CertSettings } from '../../certs/plan.ts';
 import { reconcileCerts } from '../../certs/reconcile.ts';
+import { testCertSettings } from '../../certs/test-settings.ts';
 import { createLogger } from '../../common/log.ts';
 import { api, kube, kubeJson } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
@@ -20,6 +20,11 @@ const SECRET = 'podid-webhook-tls';
 let podid: LoopbackPodid;
 
 const fp = (pem: string) => new X509Certificate(pem).fingerprint256;
+/** The real `podid certs init` against the test cluster. */
+const certsInit = (...extra: string[]) =>
+  run(process.execPath, ['bin/podid.js', 'certs', 'init', '--kubeconfig', cluster.kubeconfig, '--extra-ips', '127.0.0.1', '--log-level', 'silent', ...extra], {
+    timeout: 60_000,
+  });
 
 beforeAll(async () => {
   podid = await startLoopbackPodid();
@@ -34,11 +39,7 @@ afterAll(async () => {
 
 describe('podid certs', () => {
   it('init creates the Secret, publishes caBundle and writes the serving pair', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      ['bin/podid.js', 'certs', 'init', '--kubeconfig', cluster.kubeconfig, '--extra-ips', '127.0.0.1', '--write-dir', podid.dir, '--log-level', 'silent'],
-      { timeout: 60_000 },
-    );
+    const { stdout } = await certsInit('--write-dir', podid.dir);
     expect(stdout).toContain('created CA');
     expect(stdout).toContain('issued serving certificate (no serving certificate)');
     const secret = await kubeJson(cluster, ['get', 'secret', SECRET, '-n', 'podid-system']);
@@ -47,7 +48,7 @@ describe('podid certs', () => {
     const config = await kubeJson(cluster, ['get', 'mutatingwebhookconfiguration', 'podid']);
     expect(fp(Buffer.from(config.webhooks[0].clientConfig.caBundle, 'base64').toString())).toBe(fp(ca));
     // A second pass finds nothing to do.
-    const again = await run(process.execPath, ['bin/podid.js', 'certs', 'init', '--kubeconfig', cluster.kubeconfig, '--extra-ips', '127.0.0.1', '--log-level', 'silent']);
+    const again = await certsInit();
     expect(again.stdout.trim()).toBe('certificates are current');
 
     // The webhook reloads the written pair (it polls every 500 ms); the apiserver now trusts only the new CA.
@@ -64,7 +65,7 @@ describe('podid certs', () => {
       mutatingConfig: 'no-such-config',
       validatingConfig: 'no-such-config',
     });
-    const settings: CertSettings = { serviceName: 'race', namespace: 'podid-system', dnsNames: [], ipAddresses: [], caValidityDays: 10, servingValidityDays: 5, renewFraction: 1 / 3, propagationMs: 0 };
+    const settings = testCertSettings({ serviceName: 'race' });
     const opts = { secretName: 'race-tls', namespace: 'podid-system', settings };
     const logger = createLogger('certs', 'silent');
     const [a, b] = await Promise.all([reconcileCerts(store, opts, logger), reconcileCerts(store, opts, logger)]);
@@ -76,16 +77,12 @@ describe('podid certs', () => {
 
   it('rotates CA and serving certificates while pods are created, with zero failed creations', async () => {
     const seconds = Number(process.env.PODID_E2E_ROTATION_SECONDS ?? 30);
-    const settings: CertSettings = {
-      serviceName: 'podid-webhook',
-      namespace: 'podid-system',
-      dnsNames: [],
+    const settings = testCertSettings({
       ipAddresses: ['127.0.0.1'],
       caValidityDays: 12 / 86_400, // a new CA every ~8 s
       servingValidityDays: 5 / 86_400, // a new serving certificate every ~3.5 s
-      renewFraction: 1 / 3,
       propagationMs: 1000,
-    };
+    });
     const store = kubeCertStore(kubeConfigFromEnvironment(cluster.kubeconfig), {
       namespace: 'podid-system',
       secretName: SECRET,

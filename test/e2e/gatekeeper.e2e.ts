@@ -30,7 +30,11 @@ describe('Gatekeeper ConstraintTemplate (rego, real OPA)', () => {
   it('embeds netraw.rego verbatim', () => {
     const yaml = readFileSync('policies/gatekeeper/constraint-template.yaml', 'utf8');
     const block = yaml.slice(yaml.indexOf('      rego: |\n') + '      rego: |\n'.length);
-    const rego = block.split('\n').map((l) => l.replace(/^ {10}/, '')).join('\n').trimEnd();
+    const rego = block
+      .split('\n')
+      .map((l) => l.replace(/^ {10}/, ''))
+      .join('\n')
+      .trimEnd();
     expect(rego).toBe(readFileSync(REGO, 'utf8').trimEnd());
   });
 

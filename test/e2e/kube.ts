@@ -14,9 +14,14 @@ export interface Run {
 
 export function kubectl(cluster: ClusterInfo, args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(join(BIN, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      join(BIN, 'kubectl'),
+      args,
+      { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -40,7 +45,10 @@ export function api(cluster: ClusterInfo, method: string, path: string, body?: u
       {
         method,
         agent: new Agent({ ca: cluster.caPem }),
-        headers: { authorization: `Bearer ${cluster.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+        headers: {
+          authorization: `Bearer ${cluster.token}`,
+          ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

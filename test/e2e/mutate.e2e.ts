@@ -15,7 +15,15 @@ let podid: LoopbackPodid;
 const addContainer: AdmissionHandler = (req) => {
   const pod = req.object as { spec: { containers: { name: string }[] } };
   const has = pod.spec.containers.some((c) => c.name === 'added-later');
-  const patch = has ? [] : [{ op: 'add', path: '/spec/containers/-', value: { name: 'added-later', image: 'example/added:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } } }];
+  const patch = has
+    ? []
+    : [
+        {
+          op: 'add',
+          path: '/spec/containers/-',
+          value: { name: 'added-later', image: 'example/added:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } },
+        },
+      ];
   return { response: has ? allow(req.uid) : patchResponse(req.uid, patch, []), outcome: has ? 'unchanged' : 'added', subject: '' };
 };
 
@@ -28,7 +36,17 @@ const pod = (name: string, labels: Record<string, string>, extra: Record<string,
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace: NS, labels },
-  spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'KEEP', value: 'me' }], securityContext: { capabilities: { drop: ['NET_RAW'] } } }], ...extra },
+  spec: {
+    containers: [
+      {
+        name: 'app',
+        image: 'example/app:1',
+        env: [{ name: 'KEEP', value: 'me' }],
+        securityContext: { capabilities: { drop: ['NET_RAW'] } },
+      },
+    ],
+    ...extra,
+  },
 });
 
 const envOf = (c: any): Record<string, string> => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
@@ -37,7 +55,9 @@ beforeAll(async () => {
   podid = await startLoopbackPodid({ '/add-container': addContainer });
   await installDeploy(cluster, podid);
   await kube(cluster, ['create', 'namespace', NS]);
-  await eventually('default service account', async () => ((await api(cluster, 'GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`)).status === 200 ? true : undefined));
+  await eventually('default service account', async () =>
+    (await api(cluster, 'GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`)).status === 200 ? true : undefined,
+  );
 });
 
 afterAll(async () => {
@@ -60,8 +80,16 @@ describe('deploy/ through a real apiserver', () => {
       spec,
     });
     const items = [
-      manifest('new-casing', { type: 0, resourceID: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a', clientID: '00000000-0000-0000-0000-00000000000a' }),
-      manifest('old-casing', { type: 0, ResourceID: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/b', ClientID: '00000000-0000-0000-0000-00000000000b' }),
+      manifest('new-casing', {
+        type: 0,
+        resourceID: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a',
+        clientID: '00000000-0000-0000-0000-00000000000a',
+      }),
+      manifest('old-casing', {
+        type: 0,
+        ResourceID: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/b',
+        ClientID: '00000000-0000-0000-0000-00000000000b',
+      }),
     ];
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     const old = await kubeJson(cluster, ['get', 'azureidentity', 'old-casing', '-n', NS]);
@@ -139,7 +167,10 @@ describe('mutating webhook through a real apiserver', () => {
       spec: {
         replicas: 2,
         selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web', aadpodidbinding: 'reader' } }, spec: { containers: [{ name: 'web', image: 'example/web:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] } },
+        template: {
+          metadata: { labels: { app: 'web', aadpodidbinding: 'reader' } },
+          spec: { containers: [{ name: 'web', image: 'example/web:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] },
+        },
       },
     };
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(deployment));

@@ -30,7 +30,11 @@ const appPod = (name: string, selector: string, nodeName = NODE) => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace: NS, labels: { aadpodidbinding: selector } },
-  spec: { nodeName, serviceAccountName: 'app', containers: [{ name: 'app', image: 'example/app:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] },
+  spec: {
+    nodeName,
+    serviceAccountName: 'app',
+    containers: [{ name: 'app', image: 'example/app:1', securityContext: { capabilities: { drop: ['NET_RAW'] } } }],
+  },
 });
 
 async function createPod(name: string, selector: string, nodeName = NODE): Promise<any> {
@@ -44,7 +48,11 @@ async function podToken(pod: any, audience = 'podid'): Promise<string> {
   const r = await api(cluster, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/app/token`, {
     apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
-    spec: { audiences: [audience], expirationSeconds: 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid } },
+    spec: {
+      audiences: [audience],
+      expirationSeconds: 3600,
+      boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+    },
   });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.status.token;
@@ -64,9 +72,17 @@ const crs = (w: World) => {
     { ...meta('AzureIdentity', 'app-msi'), spec: { type: 0, clientID: msi.clientID, resourceID: msi.resourceID } },
     { ...meta('AzureIdentityBinding', 'app-msi-binding'), spec: { azureIdentity: 'app-msi', selector: 'app' } },
     // Old aad-pod-identity casing, and a service principal whose secret NMI reads through its RBAC.
-    { ...meta('AzureIdentity', 'sp-secret'), spec: { Type: 1, ClientID: sp.clientID, TenantID: w.tenant.id, ClientPassword: { name: 'sp-secret', namespace: NS } } },
+    {
+      ...meta('AzureIdentity', 'sp-secret'),
+      spec: { Type: 1, ClientID: sp.clientID, TenantID: w.tenant.id, ClientPassword: { name: 'sp-secret', namespace: NS } },
+    },
     { ...meta('AzureIdentityBinding', 'sp-binding'), spec: { AzureIdentity: 'sp-secret', Selector: 'sp' } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sp-secret', namespace: NS }, stringData: { clientsecret: w.secrets.get('demo/sp-secret')!.clientsecret!.toString() } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sp-secret', namespace: NS },
+      stringData: { clientsecret: w.secrets.get('demo/sp-secret')!.clientsecret!.toString() },
+    },
   ];
 };
 
@@ -130,10 +146,19 @@ describe('NMI with the real apiserver', () => {
     const port = new URL(sidecar.tokenUrl).port;
     const env = Object.fromEntries(pod.spec.containers[0].env.map((e: any) => [e.name, String(e.value).replace(':2578', `:${port}`)]));
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
-      execFile(process.execPath, ['test/compat/clients/node-identity.mjs', 'https://vault.azure.net/.default', 'mi'], { cwd: ROOT, env: { PATH: process.env.PATH!, HOME: dir, ...env } }, (err, stdout, stderr) => done({ code: err ? 1 : 0, stdout, stderr })),
+      execFile(
+        process.execPath,
+        ['test/compat/clients/node-identity.mjs', 'https://vault.azure.net/.default', 'mi'],
+        { cwd: ROOT, env: { PATH: process.env.PATH!, HOME: dir, ...env } },
+        (err, stdout, stderr) => done({ code: err ? 1 : 0, stdout, stderr }),
+      ),
     );
     expect(out.code, out.stderr).toBe(0);
-    expect(world.tenant.verify(out.stdout.trim())).toMatchObject({ aud: 'https://vault.azure.net', oid: world.msi.objectId, appid: world.msi.clientId });
+    expect(world.tenant.verify(out.stdout.trim())).toMatchObject({
+      aud: 'https://vault.azure.net',
+      oid: world.msi.objectId,
+      appid: world.msi.clientId,
+    });
   });
 
   it('writes an AzureAssignedIdentity (Assigned) for the pod and deletes it when the pod goes', async () => {
@@ -144,14 +169,18 @@ describe('NMI with the real apiserver', () => {
     });
     expect(aai.spec).toMatchObject({ pod: 'web-1', podNamespace: NS, nodeName: NODE, azureIdentityRef: { metadata: { name: 'app-msi' } } });
     await api(cluster, 'DELETE', `/api/v1/namespaces/${NS}/pods/web-1?gracePeriodSeconds=0`);
-    await eventually('AzureAssignedIdentity deleted', async () => ((await api(cluster, 'GET', `/apis/aadpodidentity.k8s.io/v1/namespaces/${NS}/azureassignedidentities/${name}`)).status === 404 ? true : undefined));
+    await eventually('AzureAssignedIdentity deleted', async () =>
+      (await api(cluster, 'GET', `/apis/aadpodidentity.k8s.io/v1/namespaces/${NS}/azureassignedidentities/${name}`)).status === 404 ? true : undefined,
+    );
   });
 
   it('reads a service principal’s Secret (old CRD casing) through its own RBAC', async () => {
     const pod = await createPod('sp-1', 'sp');
     const r = await nmiToken(await podToken(pod));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(world.tenant.verify(r.body.access_token)).toMatchObject({ appid: world.identities.find((i) => i.name === 'sp-secret')!.clientID });
+    expect(world.tenant.verify(r.body.access_token)).toMatchObject({
+      appid: world.identities.find((i) => i.name === 'sp-secret')!.clientID,
+    });
   });
 
   it('refuses a token for another audience (401) and a pod of another node (403)', async () => {
@@ -167,13 +196,26 @@ describe('NMI with the real apiserver', () => {
     const pod = await createPod('late-1', 'late');
     const token = await podToken(pod);
     expect((await nmiToken(token)).status).toBe(404);
-    await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureIdentityBinding', metadata: { name: 'late', namespace: NS }, spec: { azureIdentity: 'app-msi', selector: 'late' } }));
+    await kube(
+      cluster,
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'aadpodidentity.k8s.io/v1',
+        kind: 'AzureIdentityBinding',
+        metadata: { name: 'late', namespace: NS },
+        spec: { azureIdentity: 'app-msi', selector: 'late' },
+      }),
+    );
     await eventually('the new binding to be served', async () => ((await nmiToken(token)).status === 200 ? true : undefined), 20_000);
     await kube(cluster, ['delete', 'azureidentitybinding', 'late', '-n', NS]);
-    const gone = await eventually('the binding removal to be seen', async () => {
-      const r = await nmiToken(token, 'resource=https://other.example');
-      return r.status === 404 ? r : undefined;
-    }, 20_000);
+    const gone = await eventually(
+      'the binding removal to be seen',
+      async () => {
+        const r = await nmiToken(token, 'resource=https://other.example');
+        return r.status === 404 ? r : undefined;
+      },
+      20_000,
+    );
     expect(gone.body.error_description).toBe(`pod ${NS}/late-1 has aadpodidbinding=late but no AzureIdentityBinding has selector late`);
   });
 });

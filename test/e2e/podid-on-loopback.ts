@@ -84,7 +84,12 @@ export async function installDeploy(cluster: ClusterInfo, podid: LoopbackPodid, 
   }
   const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace');
   await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crds }));
-  await kube(cluster, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.filter((o) => o.kind !== 'Namespace').map((o) => `crd/${o.metadata.name}`)]);
+  await kube(cluster, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...crds.filter((o) => o.kind !== 'Namespace').map((o) => `crd/${o.metadata.name}`),
+  ]);
   await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
   return objects;
 }

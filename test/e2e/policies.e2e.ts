@@ -14,7 +14,12 @@ beforeAll(async () => {
   await kube(cluster, ['apply', '-f', 'policies/validating-admission-policy.yaml']);
   // The policy is enforced once the apiserver has compiled it and sees the binding.
   await eventually('the policy to deny', async () => {
-    const probe = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'probe', namespace: NS }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+    const probe = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'probe', namespace: NS },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+    });
     const r = await kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], probe);
     return r.code !== 0 && r.stderr.includes('podid-netraw') ? true : undefined;
   });
@@ -27,15 +32,23 @@ afterAll(async () => {
 describe('ValidatingAdmissionPolicy', () => {
   it('agrees with the shared case table for every row', async () => {
     const disagreements = await disagreementsWithTable(cluster, NS, (_row, message) =>
-      message.includes("ValidatingAdmissionPolicy 'podid-netraw'")
-        ? undefined
-        : `denied, but not by the policy: ${message}`,
+      message.includes("ValidatingAdmissionPolicy 'podid-netraw'") ? undefined : `denied, but not by the policy: ${message}`,
     );
     expect(disagreements).toEqual([]);
   });
 
   it('names the containers and the fix', async () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: NS }, spec: { containers: [{ name: 'web', image: 'x' }, { name: 'side', image: 'x', securityContext: { privileged: true, capabilities: { drop: ['ALL'] } } }] } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: NS },
+      spec: {
+        containers: [
+          { name: 'web', image: 'x' },
+          { name: 'side', image: 'x', securityContext: { privileged: true, capabilities: { drop: ['ALL'] } } },
+        ],
+      },
+    };
     const r = await kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
     expect(r.stderr).toContain('containers web do not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop');
   });

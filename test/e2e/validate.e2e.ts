@@ -17,7 +17,10 @@ const deployment = (name: string, securityContext?: Record<string, unknown>) => 
   metadata: { name, namespace: NS },
   spec: {
     selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: 'example/web:1', ...(securityContext ? { securityContext } : {}) }] } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'web', image: 'example/web:1', ...(securityContext ? { securityContext } : {}) }] },
+    },
   },
 });
 
@@ -36,7 +39,9 @@ describe('validating webhook through a real apiserver', () => {
     const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('web')));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('admission webhook "netraw.validate.podid.io" denied the request');
-    expect(r.stderr).toContain(`Deployment ${NS}/web denied by podid: container "web" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop (in spec.template)`);
+    expect(r.stderr).toContain(
+      `Deployment ${NS}/web denied by podid: container "web" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop (in spec.template)`,
+    );
     expect((await kubectl(cluster, ['get', 'deployment', 'web', '-n', NS])).code).not.toBe(0);
   });
 
@@ -45,7 +50,12 @@ describe('validating webhook through a real apiserver', () => {
   });
 
   it('exempts kube-system', async () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cni-like', namespace: 'kube-system' }, spec: { containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }] } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cni-like', namespace: 'kube-system' },
+      spec: { containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }] },
+    };
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(pod));
   });
 
@@ -80,7 +90,10 @@ describe('validating webhook through a real apiserver', () => {
     const warn = await startLoopbackPodid(undefined, { ...defaultValidationConfig, mode: 'warn' });
     const config = await kubeJson(cluster, ['get', 'validatingwebhookconfiguration', 'podid']);
     const original = structuredClone(config.webhooks[0].clientConfig);
-    config.webhooks[0].clientConfig = { url: `https://127.0.0.1:${warn.port}/validate`, caBundle: Buffer.from(warn.ca.certPem).toString('base64') };
+    config.webhooks[0].clientConfig = {
+      url: `https://127.0.0.1:${warn.port}/validate`,
+      caBundle: Buffer.from(warn.ca.certPem).toString('base64'),
+    };
     delete config.metadata.resourceVersion;
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(config));
     try {
@@ -97,7 +110,16 @@ describe('validating webhook through a real apiserver', () => {
     const relabelled = await kubectl(cluster, ['label', 'deployment', 'warned', '-n', NS, 'tier=web']);
     expect(relabelled.code).toBe(0);
     expect(relabelled.stderr).toContain('Warning: podid: container "web" does not drop NET_RAW');
-    const worse = await kubectl(cluster, ['patch', 'deployment', 'warned', '-n', NS, '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/securityContext', value: { privileged: true } }])]);
+    const worse = await kubectl(cluster, [
+      'patch',
+      'deployment',
+      'warned',
+      '-n',
+      NS,
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/securityContext', value: { privileged: true } }]),
+    ]);
     expect(worse.code).not.toBe(0);
     expect(worse.stderr).toContain('container "web" is privileged');
   });

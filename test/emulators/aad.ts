@@ -40,7 +40,14 @@ class AadError extends Error {
     this.code = code;
   }
   body(): Record<string, unknown> {
-    return { error: this.error, error_description: this.message, error_codes: [this.code], timestamp: new Date().toISOString(), trace_id: crypto.randomUUID(), correlation_id: crypto.randomUUID() };
+    return {
+      error: this.error,
+      error_description: this.message,
+      error_codes: [this.code],
+      timestamp: new Date().toISOString(),
+      trace_id: crypto.randomUUID(),
+      correlation_id: crypto.randomUUID(),
+    };
   }
 }
 
@@ -58,17 +65,27 @@ function checkCertificateAssertion(tenant: Tenant, app: AppRegistration, jwt: De
   const cert = tenant.certificateKey(app);
   if (!cert) throw new AadError(401, 'invalid_client', 700027, `No certificate is registered for application ${app.clientId}.`);
   const { x5t, x5tS256 } = thumbprints(cert.der);
-  if (jwt.header.x5t !== x5t && jwt.header['x5t#S256'] !== x5tS256) throw new AadError(401, 'invalid_client', 700027, 'The certificate thumbprint (x5t) does not match a registered certificate.');
+  if (jwt.header.x5t !== x5t && jwt.header['x5t#S256'] !== x5tS256)
+    throw new AadError(401, 'invalid_client', 700027, 'The certificate thumbprint (x5t) does not match a registered certificate.');
   if (!verifySignature(jwt, cert.key)) throw new AadError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
-  if (!audiences.includes(String(jwt.claims.aud))) throw new AadError(401, 'invalid_client', 700212, `The client assertion audience ${String(jwt.claims.aud)} is not this token endpoint.`);
+  if (!audiences.includes(String(jwt.claims.aud)))
+    throw new AadError(401, 'invalid_client', 700212, `The client assertion audience ${String(jwt.claims.aud)} is not this token endpoint.`);
 }
 
 function checkFederatedAssertion(app: AppRegistration, jwt: DecodedJwt): void {
   const match = app.federated?.find((f) => f.issuer === jwt.claims.iss && f.subject === jwt.claims.sub);
-  if (!match) throw new AadError(400, 'invalid_request', 700213, `No matching federated identity record found for presented assertion subject '${String(jwt.claims.sub)}'.`);
+  if (!match)
+    throw new AadError(
+      400,
+      'invalid_request',
+      700213,
+      `No matching federated identity record found for presented assertion subject '${String(jwt.claims.sub)}'.`,
+    );
   const aud = ([] as unknown[]).concat(jwt.claims.aud);
-  if (!aud.includes(match.audience ?? FEDERATED_AUDIENCE)) throw new AadError(400, 'invalid_request', 700212, `No matching federated identity record found for presented assertion audience '${aud.join(',')}'.`);
-  if (!verifySignature(jwt, createPublicKey(match.publicKeyPem))) throw new AadError(401, 'invalid_client', 700024, 'Client assertion failed signature validation.');
+  if (!aud.includes(match.audience ?? FEDERATED_AUDIENCE))
+    throw new AadError(400, 'invalid_request', 700212, `No matching federated identity record found for presented assertion audience '${aud.join(',')}'.`);
+  if (!verifySignature(jwt, createPublicKey(match.publicKeyPem)))
+    throw new AadError(401, 'invalid_client', 700024, 'Client assertion failed signature validation.');
 }
 
 export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key: string }; host?: string; port?: number }): Promise<RunningAad> {
@@ -78,16 +95,24 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
   let base = '';
 
   function token(form: URLSearchParams, version: '1.0' | '2.0', endpoint: string, path: string): Record<string, unknown> {
-    if (form.get('grant_type') !== 'client_credentials') throw new AadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${form.get('grant_type') ?? ''}'.`);
+    if (form.get('grant_type') !== 'client_credentials')
+      throw new AadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${form.get('grant_type') ?? ''}'.`);
     const clientId = form.get('client_id') ?? '';
     const seen: AadRequest = { path, clientId };
     requests.push(seen);
     const app = tenant.app(clientId);
-    if (!app) throw new AadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.id}'.`);
+    if (!app)
+      throw new AadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.id}'.`);
     let resource: string;
     if (version === '2.0') {
       const scope = form.get('scope') ?? '';
-      if (!scope.endsWith('/.default') || scope.includes(' ')) throw new AadError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`);
+      if (!scope.endsWith('/.default') || scope.includes(' '))
+        throw new AadError(
+          400,
+          'invalid_scope',
+          1002012,
+          `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`,
+        );
       resource = scope.slice(0, -'/.default'.length);
     } else {
       resource = form.get('resource') ?? '';
@@ -98,7 +123,13 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
     const assertion = form.get('client_assertion');
     if (secret !== null) {
       seen.credential = 'secret';
-      if (!app.secret || secret !== app.secret) throw new AadError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+      if (!app.secret || secret !== app.secret)
+        throw new AadError(
+          401,
+          'invalid_client',
+          7000215,
+          'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+        );
     } else if (assertion !== null && form.get('client_assertion_type') === JWT_BEARER) {
       let jwt: DecodedJwt;
       try {
@@ -106,7 +137,8 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
       } catch {
         throw new AadError(401, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
       }
-      if (typeof jwt.claims.exp !== 'number' || jwt.claims.exp < Date.now() / 1000) throw new AadError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
+      if (typeof jwt.claims.exp !== 'number' || jwt.claims.exp < Date.now() / 1000)
+        throw new AadError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
       if (jwt.claims.iss === clientId) {
         seen.credential = 'certificate';
         checkCertificateAssertion(tenant, app, jwt, [endpoint, `${base}/${tenant.id}/oauth2/v2.0/token`, `${base}/${tenant.id}/oauth2/token`]);
@@ -120,7 +152,15 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
     const minted = tenant.mint(resource, app, version);
     if (version === '2.0') return { token_type: 'Bearer', expires_in: minted.expiresIn, ext_expires_in: minted.expiresIn, access_token: minted.accessToken };
     const now = Math.floor(Date.now() / 1000);
-    return { token_type: 'Bearer', expires_in: String(minted.expiresIn), ext_expires_in: String(minted.expiresIn), expires_on: String(minted.expiresOn), not_before: String(now), resource, access_token: minted.accessToken };
+    return {
+      token_type: 'Bearer',
+      expires_in: String(minted.expiresIn),
+      ext_expires_in: String(minted.expiresIn),
+      expires_on: String(minted.expiresOn),
+      not_before: String(now),
+      resource,
+      access_token: minted.accessToken,
+    };
   }
 
   function openidConfiguration(v2: boolean): Record<string, unknown> {
@@ -143,12 +183,21 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
     const route = rest.join('/');
     if (req.method === 'GET' && tenantPart === 'common' && route === 'discovery/instance') {
       const host = new URL(base).host;
-      return reply(res, 200, { tenant_discovery_endpoint: `${base}/${tenant.id}/v2.0/.well-known/openid-configuration`, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] });
+      return reply(res, 200, {
+        tenant_discovery_endpoint: `${base}/${tenant.id}/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      });
     }
     if (tenantPart !== tenant.id) {
-      return reply(res, 400, new AadError(400, 'invalid_tenant', 90002, `Tenant '${tenantPart ?? ''}' not found. Check to make sure you have the correct tenant ID.`).body());
+      return reply(
+        res,
+        400,
+        new AadError(400, 'invalid_tenant', 90002, `Tenant '${tenantPart ?? ''}' not found. Check to make sure you have the correct tenant ID.`).body(),
+      );
     }
-    if (req.method === 'GET' && (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')) return reply(res, 200, openidConfiguration(route.startsWith('v2.0')));
+    if (req.method === 'GET' && (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration'))
+      return reply(res, 200, openidConfiguration(route.startsWith('v2.0')));
     if (req.method === 'GET' && (route === 'discovery/v2.0/keys' || route === 'discovery/keys')) return reply(res, 200, tenant.jwks());
     if (req.method === 'POST' && (route === 'oauth2/v2.0/token' || route === 'oauth2/token')) {
       if (await faults.apply(res)) return;

@@ -14,9 +14,20 @@ export interface RunningArm {
   close(): Promise<void>;
 }
 
-const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.azure.com/', 'https://management.core.windows.net', 'https://management.azure.com'];
+const ARM_AUDIENCES = [
+  'https://management.core.windows.net/',
+  'https://management.azure.com/',
+  'https://management.core.windows.net',
+  'https://management.azure.com',
+];
 
-export async function startArm(opts: { tenant: Tenant; tls: { cert: string; key: string }; host?: string; port?: number; subscriptionId?: string }): Promise<RunningArm> {
+export async function startArm(opts: {
+  tenant: Tenant;
+  tls: { cert: string; key: string };
+  host?: string;
+  port?: number;
+  subscriptionId?: string;
+}): Promise<RunningArm> {
   const subscriptionId = opts.subscriptionId ?? crypto.randomUUID();
   const requests: string[] = [];
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
@@ -30,9 +41,23 @@ export async function startArm(opts: { tenant: Tenant; tls: { cert: string; key:
       return reply(res, 401, { error: { code: 'InvalidAuthenticationToken', message: (err as Error).message } });
     }
     if (url.pathname === '/subscriptions') {
-      return reply(res, 200, { value: [{ id: `/subscriptions/${subscriptionId}`, subscriptionId, tenantId: opts.tenant.id, displayName: 'podid emulated subscription', state: 'Enabled', managedByTenants: [] }] });
+      return reply(res, 200, {
+        value: [
+          {
+            id: `/subscriptions/${subscriptionId}`,
+            subscriptionId,
+            tenantId: opts.tenant.id,
+            displayName: 'podid emulated subscription',
+            state: 'Enabled',
+            managedByTenants: [],
+          },
+        ],
+      });
     }
-    if (url.pathname === '/tenants') return reply(res, 200, { value: [{ id: `/tenants/${opts.tenant.id}`, tenantId: opts.tenant.id, displayName: 'podid emulated tenant' }] });
+    if (url.pathname === '/tenants')
+      return reply(res, 200, {
+        value: [{ id: `/tenants/${opts.tenant.id}`, tenantId: opts.tenant.id, displayName: 'podid emulated tenant' }],
+      });
     reply(res, 404, { error: { code: 'NotFound', message: `the ARM emulator does not serve ${url.pathname}` } });
   });
   const url = await listenOn(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'https');

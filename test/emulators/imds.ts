@@ -32,7 +32,12 @@ function pick(tenant: Tenant, q: URLSearchParams): ManagedIdentity | { error: st
   if (objectId) return attached.find((m) => m.objectId === objectId) ?? { error: 'Identity not found' };
   if (resourceId) return attached.find((m) => m.resourceId.toLowerCase() === resourceId.toLowerCase()) ?? { error: 'Identity not found' };
   if (attached.length === 1) return attached[0]!;
-  return { error: attached.length === 0 ? 'Identity not found' : 'Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request' };
+  return {
+    error:
+      attached.length === 0
+        ? 'Identity not found'
+        : 'Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request',
+  };
 }
 
 export async function startImds(opts: { tenant: Tenant; host?: string; port?: number }): Promise<RunningImds> {
@@ -45,8 +50,10 @@ export async function startImds(opts: { tenant: Tenant; host?: string; port?: nu
     requests.push(seen);
     if (req.headers['x-forwarded-for']) return reply(res, 400, bad('invalid_request', 'Requests with X-Forwarded-For are not allowed'));
     if (req.headers.metadata !== 'true') return reply(res, 400, bad('invalid_request', 'Required metadata header not specified'));
-    if (url.pathname === '/metadata/instance') return reply(res, 200, { compute: { location: 'emulated', name: 'podid-test-node', vmId: '00000000-0000-0000-0000-000000000001' } });
-    if (url.pathname.replace(/\/$/, '') !== '/metadata/identity/oauth2/token') return reply(res, 404, bad('not_found', `no such metadata path ${url.pathname}`));
+    if (url.pathname === '/metadata/instance')
+      return reply(res, 200, { compute: { location: 'emulated', name: 'podid-test-node', vmId: '00000000-0000-0000-0000-000000000001' } });
+    if (url.pathname.replace(/\/$/, '') !== '/metadata/identity/oauth2/token')
+      return reply(res, 404, bad('not_found', `no such metadata path ${url.pathname}`));
     if (!url.searchParams.get('api-version')) return reply(res, 400, bad('invalid_request', 'Required query variable api-version is missing'));
     const resource = url.searchParams.get('resource');
     if (!resource) return reply(res, 400, bad('invalid_request', 'Required query variable resource is missing'));

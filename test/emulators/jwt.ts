@@ -32,7 +32,8 @@ export function decodeJwt(token: string): DecodedJwt {
 export function verifySignature(jwt: DecodedJwt, key: KeyObject): boolean {
   const verifier = createVerify('RSA-SHA256').update(jwt.signingInput);
   if (jwt.header.alg === 'RS256') return verifier.verify(key, jwt.signature);
-  if (jwt.header.alg === 'PS256') return verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, jwt.signature);
+  if (jwt.header.alg === 'PS256')
+    return verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, jwt.signature);
   return false;
 }
 

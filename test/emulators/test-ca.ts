@@ -3,7 +3,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCA, createServingCert } from '../../certs/generate.ts';
+import { createLoopbackCerts } from '../../certs/generate.ts';
 
 export interface TestTls {
   caPem: string;
@@ -15,8 +15,7 @@ export interface TestTls {
 }
 
 export async function createTestTls(dir: string): Promise<TestTls> {
-  const ca = createCA({ commonName: 'podid emulator CA', validityDays: 2 });
-  const serving = createServingCert(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], validityDays: 1 });
+  const { ca, serving } = createLoopbackCerts('podid emulator CA');
   const caFile = join(dir, 'emulator-ca.pem');
   await writeFile(caFile, ca.certPem);
   return {

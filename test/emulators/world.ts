@@ -34,8 +34,16 @@ const NS = 'demo';
 export async function startWorld(dir: string, opts: { host?: string } = {}): Promise<World> {
   const tenant = new Tenant();
   const tls = await createTestTls(dir);
-  const msi: ManagedIdentity = { clientId: randomUUID(), objectId: randomUUID(), resourceId: `/subscriptions/${randomUUID()}/resourcegroups/podid/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app-msi` };
-  const msi2: ManagedIdentity = { clientId: randomUUID(), objectId: randomUUID(), resourceId: `/subscriptions/${randomUUID()}/resourcegroups/podid/providers/Microsoft.ManagedIdentity/userAssignedIdentities/other-msi` };
+  const msi: ManagedIdentity = {
+    clientId: randomUUID(),
+    objectId: randomUUID(),
+    resourceId: `/subscriptions/${randomUUID()}/resourcegroups/podid/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app-msi`,
+  };
+  const msi2: ManagedIdentity = {
+    clientId: randomUUID(),
+    objectId: randomUUID(),
+    resourceId: `/subscriptions/${randomUUID()}/resourcegroups/podid/providers/Microsoft.ManagedIdentity/userAssignedIdentities/other-msi`,
+  };
   tenant.managedIdentities.push(msi, msi2);
 
   const secret = `s3cret-${randomUUID()}`;
@@ -50,20 +58,39 @@ export async function startWorld(dir: string, opts: { host?: string } = {}): Pro
     federated: {
       clientId: randomUUID(),
       objectId: randomUUID(),
-      federated: [{ issuer: federatedIssuer, subject: federatedSubject, publicKeyPem: issuerKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      federated: [
+        {
+          issuer: federatedIssuer,
+          subject: federatedSubject,
+          publicKeyPem: issuerKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        },
+      ],
     },
   };
   tenant.apps.push(apps.secret, apps.certificate, apps.federated);
 
   const meta = (name: string) => ({ name, namespace: NS, namespaced: false });
+  /** Types 1 and 2 read their credential from the Secret of the same name; type 3 needs none. */
+  const servicePrincipal = (name: string, type: 1 | 2 | 3, app: { clientId: string; objectId: string }): AzureIdentity => ({
+    ...meta(name),
+    type,
+    clientID: app.clientId,
+    objectID: app.objectId,
+    tenantID: tenant.id,
+    ...(type === 3 ? {} : { clientPassword: { name, namespace: NS } }),
+  });
   const identities: AzureIdentity[] = [
     { ...meta('app-msi'), type: 0, clientID: msi.clientId, resourceID: msi.resourceId, objectID: msi.objectId },
     { ...meta('other-msi'), type: 0, resourceID: msi2.resourceId },
-    { ...meta('sp-secret'), type: 1, clientID: apps.secret.clientId, objectID: apps.secret.objectId, tenantID: tenant.id, clientPassword: { name: 'sp-secret', namespace: NS } },
-    { ...meta('sp-cert'), type: 2, clientID: apps.certificate.clientId, objectID: apps.certificate.objectId, tenantID: tenant.id, clientPassword: { name: 'sp-cert', namespace: NS } },
-    { ...meta('sp-federated'), type: 3, clientID: apps.federated.clientId, objectID: apps.federated.objectId, tenantID: tenant.id },
+    servicePrincipal('sp-secret', 1, apps.secret),
+    servicePrincipal('sp-cert', 2, apps.certificate),
+    servicePrincipal('sp-federated', 3, apps.federated),
   ];
-  const bindings: AzureIdentityBinding[] = identities.map((i) => ({ ...meta(`${i.name}-binding`), azureIdentity: i.name, selector: i.name }));
+  const bindings: AzureIdentityBinding[] = identities.map((i) => ({
+    ...meta(`${i.name}-binding`),
+    azureIdentity: i.name,
+    selector: i.name,
+  }));
   const secrets = new Map<string, Record<string, Buffer>>([
     [`${NS}/sp-secret`, { clientsecret: Buffer.from(secret) }],
     [`${NS}/sp-cert`, { certificate: Buffer.from(spCert.certPem + spCert.keyPem) }],
@@ -83,7 +110,10 @@ export async function startWorld(dir: string, opts: { host?: string } = {}): Pro
     secrets,
     federatedAssertion: () => {
       const now = Math.floor(Date.now() / 1000);
-      return signJwt({ iss: federatedIssuer, sub: federatedSubject, aud: ['api://AzureADTokenExchange'], iat: now, nbf: now, exp: now + 3600 }, issuerKeys.privateKey);
+      return signJwt(
+        { iss: federatedIssuer, sub: federatedSubject, aud: ['api://AzureADTokenExchange'], iat: now, nbf: now, exp: now + 3600 },
+        issuerKeys.privateKey,
+      );
     },
     close: async () => void (await Promise.all([aad.close(), imds.close()])),
   };

@@ -53,7 +53,8 @@ let home: string;
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('the interception test creates network namespaces and iptables rules: it must run as root (CI does)');
-  for (const tool of ['ip', 'iptables']) if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new Error(`${tool} is missing: run test/netns/setup.sh`);
+  for (const tool of ['ip', 'iptables'])
+    if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new Error(`${tool} is missing: run test/netns/setup.sh`);
   home = await mkdtemp(join(tmpdir(), 'podid-netns-'));
   await ip('netns', 'add', NODE);
   await ip('-n', NODE, 'link', 'set', 'lo', 'up');
@@ -72,7 +73,12 @@ beforeAll(async () => {
   }
   node = spawn('ip', ['netns', 'exec', NODE, process.execPath, 'test/netns/node-side.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, PODS: JSON.stringify(PODS.map((p) => ({ name: p.name, ip: p.ip, selector: p.selector }))), NMI_IP, NMI_PORT: '2579' },
+    env: {
+      PATH: process.env.PATH,
+      PODS: JSON.stringify(PODS.map((p) => ({ name: p.name, ip: p.ip, selector: p.selector }))),
+      NMI_IP,
+      NMI_PORT: '2579',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   ready = await new Promise<Ready>((resolvePromise, reject) => {
@@ -116,9 +122,21 @@ describe('interception inside network namespaces', () => {
   });
 
   const clients: Array<[string, () => string[], () => string | undefined]> = [
-    ['@azure/identity with no podid variables', () => [process.execPath, 'test/compat/clients/node-identity.mjs', 'https://vault.azure.net/.default', 'mi'], () => undefined],
-    ['Python azure-identity (Debian) with no podid variables', () => ['/usr/bin/python3', 'test/compat/clients/python_identity.py', 'https://vault.azure.net/.default', 'mi'], () => (existsSync('/usr/lib/python3/dist-packages/azure/identity') ? undefined : 'python3-azure is not installed (test/compat/setup.sh)')],
-    ['Go azidentity (ignores AZURE_POD_IDENTITY_AUTHORITY_HOST; needs interception)', () => [join(ROOT, '.cache/bin/podid-compat-go'), 'https://vault.azure.net/.default', 'mi'], () => (existsSync(join(ROOT, '.cache/bin/podid-compat-go')) ? undefined : 'the Go client is not built (test/compat/setup.sh)')],
+    [
+      '@azure/identity with no podid variables',
+      () => [process.execPath, 'test/compat/clients/node-identity.mjs', 'https://vault.azure.net/.default', 'mi'],
+      () => undefined,
+    ],
+    [
+      'Python azure-identity (Debian) with no podid variables',
+      () => ['/usr/bin/python3', 'test/compat/clients/python_identity.py', 'https://vault.azure.net/.default', 'mi'],
+      () => (existsSync('/usr/lib/python3/dist-packages/azure/identity') ? undefined : 'python3-azure is not installed (test/compat/setup.sh)'),
+    ],
+    [
+      'Go azidentity (ignores AZURE_POD_IDENTITY_AUTHORITY_HOST; needs interception)',
+      () => [join(ROOT, '.cache/bin/podid-compat-go'), 'https://vault.azure.net/.default', 'mi'],
+      () => (existsSync(join(ROOT, '.cache/bin/podid-compat-go')) ? undefined : 'the Go client is not built (test/compat/setup.sh)'),
+    ],
   ];
   it.each(clients)('%s gets the pod’s token through NMI', async (_name, argv, missing) => {
     expect(missing(), 'client not installed').toBeUndefined();
@@ -129,13 +147,25 @@ describe('interception inside network namespaces', () => {
 
   it('Azure CLI: az login --identity, then az account get-access-token (az ignores the env vars; interception serves it)', async () => {
     expect((await run('sh', ['-c', 'command -v az'])).code, 'azure-cli is not installed (test/compat/setup.sh)').toBe(0);
-    const env = NO_ENV({ AZURE_CONFIG_DIR: join(home, 'az'), REQUESTS_CA_BUNDLE: ready.armCaFile, AZURE_CORE_COLLECT_TELEMETRY: 'false', AZURE_CORE_ONLY_SHOW_ERRORS: 'true' });
+    const env = NO_ENV({
+      AZURE_CONFIG_DIR: join(home, 'az'),
+      REQUESTS_CA_BUNDLE: ready.armCaFile,
+      AZURE_CORE_COLLECT_TELEMETRY: 'false',
+      AZURE_CORE_ONLY_SHOW_ERRORS: 'true',
+    });
     const login = await inNs(PODS[0].ns, ['az', 'login', '--identity', '--output', 'json'], env);
     expect(login.code, login.stderr.slice(-3000)).toBe(0);
-    expect(JSON.parse(login.stdout)[0]).toMatchObject({ id: ready.subscriptionId, tenantId: ready.tenantId, user: { type: 'servicePrincipal' } });
+    expect(JSON.parse(login.stdout)[0]).toMatchObject({
+      id: ready.subscriptionId,
+      tenantId: ready.tenantId,
+      user: { type: 'servicePrincipal' },
+    });
     const token = await inNs(PODS[0].ns, ['az', 'account', 'get-access-token', '--resource', 'https://vault.azure.net', '--output', 'json'], env);
     expect(token.code, token.stderr.slice(-3000)).toBe(0);
-    expect(claimsOf((JSON.parse(token.stdout) as { accessToken: string }).accessToken)).toMatchObject({ aud: 'https://vault.azure.net', oid: ready.msi.objectId });
+    expect(claimsOf((JSON.parse(token.stdout) as { accessToken: string }).accessToken)).toMatchObject({
+      aud: 'https://vault.azure.net',
+      oid: ready.msi.objectId,
+    });
   });
 
   it('the node’s own traffic is not redirected, and the node namespace has no route out', async () => {

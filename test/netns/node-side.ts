@@ -30,7 +30,12 @@ for (const p of pods) nmi.addPod({ name: p.name, labels: { aadpodidbinding: p.se
 
 // ARM as `az` reaches it: management.azure.com (the pod's hosts file points it here) with a certificate for that name.
 const armCA = createCA({ commonName: 'podid ARM emulator CA', validityDays: 1 });
-const armCert = createServingCert(armCA, { commonName: 'management.azure.com', dnsNames: ['management.azure.com'], ipAddresses: [nmiIP], validityDays: 1 });
+const armCert = createServingCert(armCA, {
+  commonName: 'management.azure.com',
+  dnsNames: ['management.azure.com'],
+  ipAddresses: [nmiIP],
+  validityDays: 1,
+});
 const armCaFile = join(dir, 'arm-ca.pem');
 await writeFile(armCaFile, armCA.certPem);
 const arm = await startArm({ tenant: world.tenant, tls: { cert: armCert.certPem, key: armCert.keyPem }, host: nmiIP, port: 443 });
@@ -45,7 +50,9 @@ process.stdout.write(
     publicKeyPem: world.tenant.publicKey.export({ type: 'spki', format: 'pem' }),
     armCaFile,
     subscriptionId: arm.subscriptionId,
-    identities: Object.fromEntries(world.identities.map((i) => [i.name, { clientID: i.clientID ?? world.msi2.clientId, objectID: i.objectID ?? world.msi2.objectId }])),
+    identities: Object.fromEntries(
+      world.identities.map((i) => [i.name, { clientID: i.clientID ?? world.msi2.clientId, objectID: i.objectID ?? world.msi2.objectId }]),
+    ),
     msi: world.msi,
     spCert: { clientID: sp('sp-cert').clientID },
   })}\n`,

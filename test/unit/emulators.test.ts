@@ -23,7 +23,13 @@ afterAll(async () => {
 });
 
 async function aad(path: string, form: Record<string, string>) {
-  const r = await sendRequest(new URL(path, world.aad.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(), timeoutMs: 5000, agent });
+  const r = await sendRequest(new URL(path, world.aad.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+    timeoutMs: 5000,
+    agent,
+  });
   return { status: r.status, body: jsonObject(r.text) as Record<string, any> };
 }
 
@@ -32,26 +38,98 @@ const app = (name: string) => world.identities.find((i) => i.name === name)!;
 describe('Azure AD emulator', () => {
   it('v2.0 client credentials with a secret: numeric expires_in and a signed token with the right claims', async () => {
     const sp = app('sp-secret');
-    const r = await aad(`/${world.tenant.id}/oauth2/v2.0/token`, { grant_type: 'client_credentials', client_id: sp.clientID!, client_secret: world.secrets.get('demo/sp-secret')!.clientsecret!.toString(), scope: 'https://vault.azure.net/.default' });
+    const r = await aad(`/${world.tenant.id}/oauth2/v2.0/token`, {
+      grant_type: 'client_credentials',
+      client_id: sp.clientID!,
+      client_secret: world.secrets.get('demo/sp-secret')!.clientsecret!.toString(),
+      scope: 'https://vault.azure.net/.default',
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: expect.any(Number) });
-    expect(world.tenant.verify(r.body.access_token)).toMatchObject({ aud: 'https://vault.azure.net', appid: sp.clientID, azp: sp.clientID, oid: sp.objectID, tid: world.tenant.id, ver: '2.0' });
+    expect(world.tenant.verify(r.body.access_token)).toMatchObject({
+      aud: 'https://vault.azure.net',
+      appid: sp.clientID,
+      azp: sp.clientID,
+      oid: sp.objectID,
+      tid: world.tenant.id,
+      ver: '2.0',
+    });
   });
 
   it('v1 endpoint: resource parameter and string numbers', async () => {
     const sp = app('sp-secret');
-    const r = await aad(`/${world.tenant.id}/oauth2/token`, { grant_type: 'client_credentials', client_id: sp.clientID!, client_secret: world.secrets.get('demo/sp-secret')!.clientsecret!.toString(), resource: 'https://management.azure.com/' });
+    const r = await aad(`/${world.tenant.id}/oauth2/token`, {
+      grant_type: 'client_credentials',
+      client_id: sp.clientID!,
+      client_secret: world.secrets.get('demo/sp-secret')!.clientsecret!.toString(),
+      resource: 'https://management.azure.com/',
+    });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ expires_in: expect.any(String), expires_on: expect.any(String), resource: 'https://management.azure.com/' });
+    expect(r.body).toMatchObject({
+      expires_in: expect.any(String),
+      expires_on: expect.any(String),
+      resource: 'https://management.azure.com/',
+    });
     expect(world.tenant.verify(r.body.access_token)).toMatchObject({ ver: '1.0', iss: `https://sts.windows.net/${world.tenant.id}/` });
   });
 
   const errors: Array<[string, () => Record<string, string>, number, string, number]> = [
-    ['a wrong secret', () => ({ grant_type: 'client_credentials', client_id: app('sp-secret').clientID!, client_secret: 'nope', scope: 'https://vault.azure.net/.default' }), 401, 'invalid_client', 7000215],
-    ['an unknown client', () => ({ grant_type: 'client_credentials', client_id: '00000000-0000-0000-0000-000000000000', client_secret: 'x', scope: 'https://vault.azure.net/.default' }), 400, 'unauthorized_client', 700016],
-    ['a scope without /.default', () => ({ grant_type: 'client_credentials', client_id: app('sp-secret').clientID!, client_secret: 'x', scope: 'https://vault.azure.net/read' }), 400, 'invalid_scope', 1002012],
-    ['no credential', () => ({ grant_type: 'client_credentials', client_id: app('sp-secret').clientID!, scope: 'https://vault.azure.net/.default' }), 401, 'invalid_client', 7000218],
-    ['a malformed assertion', () => ({ grant_type: 'client_credentials', client_id: app('sp-cert').clientID!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'not-a-jwt', scope: 'https://vault.azure.net/.default' }), 401, 'invalid_client', 50027],
+    [
+      'a wrong secret',
+      () => ({
+        grant_type: 'client_credentials',
+        client_id: app('sp-secret').clientID!,
+        client_secret: 'nope',
+        scope: 'https://vault.azure.net/.default',
+      }),
+      401,
+      'invalid_client',
+      7000215,
+    ],
+    [
+      'an unknown client',
+      () => ({
+        grant_type: 'client_credentials',
+        client_id: '00000000-0000-0000-0000-000000000000',
+        client_secret: 'x',
+        scope: 'https://vault.azure.net/.default',
+      }),
+      400,
+      'unauthorized_client',
+      700016,
+    ],
+    [
+      'a scope without /.default',
+      () => ({
+        grant_type: 'client_credentials',
+        client_id: app('sp-secret').clientID!,
+        client_secret: 'x',
+        scope: 'https://vault.azure.net/read',
+      }),
+      400,
+      'invalid_scope',
+      1002012,
+    ],
+    [
+      'no credential',
+      () => ({ grant_type: 'client_credentials', client_id: app('sp-secret').clientID!, scope: 'https://vault.azure.net/.default' }),
+      401,
+      'invalid_client',
+      7000218,
+    ],
+    [
+      'a malformed assertion',
+      () => ({
+        grant_type: 'client_credentials',
+        client_id: app('sp-cert').clientID!,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: 'not-a-jwt',
+        scope: 'https://vault.azure.net/.default',
+      }),
+      401,
+      'invalid_client',
+      50027,
+    ],
   ];
   it.each(errors)('answers %s like Azure AD: status, error, AADSTS code', async (_name, form, status, error, code) => {
     const r = await aad(`/${world.tenant.id}/oauth2/v2.0/token`, form());
@@ -63,9 +141,16 @@ describe('Azure AD emulator', () => {
   it('serves the discovery documents MSAL reads', async () => {
     const get = async (path: string) => jsonObject((await sendRequest(new URL(path, world.aad.url), { timeoutMs: 5000, agent })).text);
     const oidc = await get(`/${world.tenant.id}/v2.0/.well-known/openid-configuration`);
-    expect(oidc).toMatchObject({ token_endpoint: `${world.aad.url}/${world.tenant.id}/oauth2/v2.0/token`, issuer: expect.any(String), jwks_uri: expect.any(String), authorization_endpoint: expect.any(String) });
+    expect(oidc).toMatchObject({
+      token_endpoint: `${world.aad.url}/${world.tenant.id}/oauth2/v2.0/token`,
+      issuer: expect.any(String),
+      jwks_uri: expect.any(String),
+      authorization_endpoint: expect.any(String),
+    });
     expect(((await get(`/${world.tenant.id}/discovery/v2.0/keys`)) as { keys: unknown[] }).keys).toHaveLength(1);
-    expect(await get('/common/discovery/instance?api-version=1.1')).toMatchObject({ tenant_discovery_endpoint: expect.stringContaining('openid-configuration') });
+    expect(await get('/common/discovery/instance?api-version=1.1')).toMatchObject({
+      tenant_discovery_endpoint: expect.stringContaining('openid-configuration'),
+    });
   });
 });
 
@@ -96,7 +181,10 @@ describe('IMDS emulator', () => {
   });
   it('can be told to throttle', async () => {
     world.imds.faults.throttle(3);
-    const r = await sendRequest(new URL(`/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x&client_id=${world.msi.clientId}`, world.imds.url), { headers: { Metadata: 'true' }, timeoutMs: 5000 });
+    const r = await sendRequest(new URL(`/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x&client_id=${world.msi.clientId}`, world.imds.url), {
+      headers: { Metadata: 'true' },
+      timeoutMs: 5000,
+    });
     expect(r.status).toBe(429);
     expect(r.headers['retry-after']).toBe('3');
   });

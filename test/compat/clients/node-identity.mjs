@@ -5,6 +5,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identi
 const [scope, mode = 'mi', selector = ''] = process.argv.slice(2);
 const [kind, value] = selector.split('=');
 const id = kind === 'clientId' ? { clientId: value } : kind === 'resourceId' ? { resourceId: value } : {};
-const credential = mode === 'default' ? new DefaultAzureCredential(id.clientId ? { managedIdentityClientId: id.clientId } : {}) : new ManagedIdentityCredential(id);
+const credential =
+  mode === 'default' ? new DefaultAzureCredential(id.clientId ? { managedIdentityClientId: id.clientId } : {}) : new ManagedIdentityCredential(id);
 const token = await credential.getToken(scope);
 process.stdout.write(token.token);
