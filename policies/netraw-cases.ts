@@ -12,6 +12,8 @@ export interface NetRawCase {
   reason: string;
   /** The apiserver refuses this object itself (schema) before any admission webhook or policy sees it. */
   apiserverRejects?: boolean;
+  /** podid's denial code when it is not 403: 400 for an object of the wrong shape. */
+  code?: 400;
 }
 
 type Ctx = Record<string, unknown>;
@@ -67,15 +69,85 @@ export const netRawCases: NetRawCase[] = [
   podCase('drops NET_RAW', { containers: [c('app', DROP)] }, true, 'drops NET_RAW'),
   podCase('drops ALL', { containers: [c('app', drop('ALL'))] }, true, 'ALL covers NET_RAW'),
   podCase('drops lower-case net_raw', { containers: [c('app', drop('net_raw'))] }, true, 'names compare case-insensitively'),
-  podCase('drops CAP_NET_RAW', { containers: [c('app', drop('CAP_NET_RAW'))] }, true, 'the CAP_ prefix is accepted'),
+  podCase('drops all, lower-case', { containers: [c('app', drop('all'))] }, true, 'containerd and CRI-O compare ALL case-insensitively'),
+  podCase('drops Net_Raw, mixed case', { containers: [c('app', drop('Net_Raw'))] }, true, 'both runtimes upper-case the name'),
+  // containerd turns each name into "CAP_" + upper(name) without trimming: these drop nothing there.
+  podCase(
+    'drops CAP_NET_RAW (containerd drops CAP_CAP_NET_RAW)',
+    { containers: [c('app', drop('CAP_NET_RAW'))] },
+    false,
+    'capabilities.drop lists "CAP_NET_RAW", which containerd does not read as NET_RAW',
+  ),
+  podCase('drops " NET_RAW " (containerd does not trim)', { containers: [c('app', drop(' NET_RAW '))] }, false, 'spell it "NET_RAW" or "ALL"'),
+  podCase('drops " ALL" (not ALL to either runtime)', { containers: [c('app', drop(' ALL'))] }, false, 'capabilities.drop lists " ALL"'),
+  podCase('drops cap_all (containerd drops CAP_CAP_ALL)', { containers: [c('app', drop('cap_all'))] }, false, 'capabilities.drop lists "cap_all"'),
+  podCase(
+    'adds CAP_NET_RAW (CRI-O grants it)',
+    { containers: [c('app', { capabilities: { add: ['CAP_NET_RAW'], drop: ['ALL'] } })] },
+    false,
+    'container "app" adds NET_RAW',
+  ),
+  podCase('adds all, lower-case', { containers: [c('app', { capabilities: { add: ['all'], drop: ['NET_RAW'] } })] }, false, 'adds NET_RAW'),
+  podCase(
+    'adds " NET_RAW" (refused, padded or not)',
+    { containers: [c('app', { capabilities: { add: [' NET_RAW'], drop: ['ALL'] } })] },
+    false,
+    'adds NET_RAW',
+  ),
   podCase('drops NET_RAW among others', { containers: [c('app', drop('CHOWN', 'NET_RAW', 'SETUID'))] }, true, 'drops NET_RAW'),
   podCase('no securityContext', { containers: [c('app')] }, false, 'container "app" does not drop NET_RAW'),
   podCase('securityContext without capabilities', { containers: [c('app', { runAsNonRoot: true })] }, false, 'container "app" does not drop NET_RAW'),
   podCase('drops other capabilities only', { containers: [c('app', drop('CHOWN'))] }, false, 'add "NET_RAW" (or "ALL") to securityContext.capabilities.drop'),
   podCase('capabilities null', { containers: [c('app', { capabilities: null })] }, false, 'does not drop NET_RAW'),
   {
-    ...podCase('drop list malformed (a string)', { containers: [c('app', { capabilities: { drop: 'NET_RAW' } })] }, false, 'does not drop NET_RAW'),
+    ...podCase(
+      'drop list malformed (a string)',
+      { containers: [c('app', { capabilities: { drop: 'NET_RAW' } })] },
+      false,
+      'capabilities.drop must be a list of capability names',
+    ),
     apiserverRejects: true,
+    code: 400,
+  },
+  {
+    ...podCase(
+      'capabilities malformed (a string)',
+      { containers: [c('app', { capabilities: 'NET_RAW' })] },
+      false,
+      'securityContext.capabilities must be an object',
+    ),
+    apiserverRejects: true,
+    code: 400,
+  },
+  {
+    ...podCase(
+      'drop list nested',
+      { containers: [c('app', { capabilities: { drop: [['NET_RAW']] } })] },
+      false,
+      'capabilities.drop[0] must be a capability name',
+    ),
+    apiserverRejects: true,
+    code: 400,
+  },
+  {
+    ...podCase(
+      'add list malformed (an object), drops ALL',
+      { containers: [c('app', { capabilities: { add: { NET_RAW: true }, drop: ['ALL'] } })] },
+      false,
+      'capabilities.add must be a list',
+    ),
+    apiserverRejects: true,
+    code: 400,
+  },
+  {
+    ...podCase(
+      'privileged malformed (a string)',
+      { containers: [c('app', { privileged: 'true', capabilities: { drop: ['ALL'] } })] },
+      false,
+      'privileged must be a boolean',
+    ),
+    apiserverRejects: true,
+    code: 400,
   },
   podCase(
     'adds NET_RAW and drops it too',

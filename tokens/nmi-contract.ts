@@ -5,7 +5,7 @@
 import { HttpError } from '../common/http-error.ts';
 import { jsonObject, retryAfterSeconds, type RawReply } from '../common/http-request.ts';
 import type { IdentitySelector } from '../identity/select.ts';
-import { header, imdsBody, resourceOf, selectorOf, type Headers, type Token } from './wire.ts';
+import { header, imdsBody, resourceAndSelector, resourceOf, type Headers, type Token } from './wire.ts';
 
 export const SIDECAR_TOKEN_PATH = '/sidecar/token';
 export const HOST_TOKEN_PATH = '/host/token';
@@ -47,8 +47,7 @@ export function bearerToken(headers: Headers): string | HttpError {
 
 /** NMI's reading of the sidecar's query: resource (or scope) and selectors. */
 export function sidecarTokenQuery(url: URL): NmiTokenQuery | HttpError {
-  const resource = resourceOf(url.searchParams);
-  return typeof resource === 'string' ? { resource, selector: selectorOf(url.searchParams) } : resource;
+  return resourceAndSelector(url.searchParams, 'imds');
 }
 
 /** NMI's 200 body to the sidecar: `expires_on` is a number here (epoch seconds), unlike IMDS. */
@@ -81,7 +80,7 @@ export function parseHostTokenRequest(url: URL, headers: Headers): { namespace: 
   const namespace = header(headers, 'podns');
   if (!name || !namespace) return new HttpError(400, 'invalid_request', 'headers podname and podns are required');
   const resource = resourceOf(url.searchParams);
-  if (typeof resource !== 'string') return resource;
+  if (resource instanceof HttpError) return resource;
   return { namespace, name, query: { resource, selector: { clientID: header(headers, 'clientid') || undefined } } };
 }
 

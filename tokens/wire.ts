@@ -44,24 +44,77 @@ export function resourceFromScope(scope: string): string {
   return scope.replace(/\/\.default$/, '');
 }
 
-/** `resource`, or the resource an MSAL-style `scope` names; a HttpError when neither is given. */
+/** Longest resource accepted: Azure AD's identifier URIs are far shorter; anything longer is not one. */
+export const MAX_RESOURCE_LENGTH = 2048;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ABSOLUTE_URI = /^[a-z][a-z0-9+.-]*:\S+$/i;
+
+/**
+ * `resource`, or the resource an MSAL-style `scope` names, exactly as sent (Azure AD compares audiences to the
+ * letter: `https://management.core.windows.net/` keeps its slash). Refused with 400 before anyone asks Azure AD:
+ * a missing, repeated, over-long or control-character resource, and one that is neither an absolute URI nor an
+ * application (client) id.
+ */
 export function resourceOf(q: URLSearchParams): string | HttpError {
-  const scope = q.get('scope');
-  const resource = q.get('resource') ?? (scope ? resourceFromScope(scope) : undefined);
-  if (!resource) return bad(400, 'invalid_request', "Required query variable 'resource' is missing");
+  const given = [...q.getAll('resource'), ...q.getAll('scope').map(resourceFromScope)];
+  if (given.length === 0 || !given[0]) return bad(400, 'invalid_request', "Required query variable 'resource' is missing");
+  if (given.length > 1) return bad(400, 'invalid_request', 'Give one resource (or one scope), not several');
+  const resource = given[0];
+  if (resource.length > MAX_RESOURCE_LENGTH) return bad(400, 'invalid_resource', `The resource is longer than ${MAX_RESOURCE_LENGTH} characters`);
+  if (/[\u0000-\u001f\u007f]/.test(resource)) return bad(400, 'invalid_resource', 'The resource contains control characters (CR, LF, …)');
+  if (!GUID.test(resource) && !(ABSOLUTE_URI.test(resource) && URL.canParse(resource))) {
+    return bad(
+      400,
+      'invalid_resource',
+      `The resource ${JSON.stringify(resource.slice(0, 200))} is not an absolute URI (like https://vault.azure.net) or an application id`,
+    );
+  }
   return resource;
 }
 
-/** The identity selectors of a token request (`principal_id` is App Service's name for `object_id`). */
-export function selectorOf(q: URLSearchParams, objectParam: 'object_id' | 'principal_id' = 'object_id'): IdentitySelector {
-  const pick = (...names: string[]) => names.map((n) => q.get(n)).find((v) => v) ?? undefined;
-  return { clientID: pick('client_id'), objectID: pick(objectParam, 'object_id'), resourceID: pick('msi_res_id', 'mi_res_id') };
+/** The query parameters naming each selector (`principal_id` is App Service's name for `object_id`). */
+const SELECTOR_NAMES: Record<'imds' | 'appservice', ReadonlyArray<[keyof IdentitySelector, readonly string[]]>> = {
+  imds: [
+    ['clientID', ['client_id']],
+    ['objectID', ['object_id']],
+    ['resourceID', ['msi_res_id', 'mi_res_id']],
+  ],
+  appservice: [
+    ['clientID', ['client_id']],
+    ['objectID', ['principal_id', 'object_id']],
+    ['resourceID', ['msi_res_id', 'mi_res_id']],
+  ],
+};
+
+/**
+ * The identity selectors of a token request. Each may be given once: a second value, or an empty one beside a
+ * real one, is a 400 (taking the first would hand a pod holding several identities a token it did not ask for).
+ */
+export function selectorOf(q: URLSearchParams, flavour: 'imds' | 'appservice' = 'imds'): IdentitySelector | HttpError {
+  const selector: IdentitySelector = {};
+  for (const [field, names] of SELECTOR_NAMES[flavour]) {
+    const values = names.flatMap((n) => q.getAll(n));
+    if (values.length > 1) return bad(400, 'invalid_request', `Give ${names.join(' or ')} once; the request has ${values.length} values`);
+    if (values[0]) selector[field] = values[0];
+  }
+  return selector;
 }
 
-/** IMDS refuses proxied calls; so do podid's metadata endpoints. */
+/** IMDS refuses proxied calls; so do podid's metadata endpoints (`X-Forwarded-For` and RFC 7239 `Forwarded`). */
 export function forwardedRefusal(headers: Headers): HttpError | undefined {
-  if (header(headers, 'x-forwarded-for') !== undefined) return bad(400, 'invalid_request', 'Requests with X-Forwarded-For are not accepted');
+  for (const name of ['x-forwarded-for', 'forwarded']) {
+    if (header(headers, name) !== undefined)
+      return bad(400, 'invalid_request', `Requests with ${name === 'forwarded' ? 'Forwarded' : 'X-Forwarded-For'} are not accepted`);
+  }
   return undefined;
+}
+
+/** A request's resource and selectors, or the first reason they are refused. */
+export function resourceAndSelector(q: URLSearchParams, flavour: 'imds' | 'appservice'): { resource: string; selector: IdentitySelector } | HttpError {
+  const resource = resourceOf(q);
+  if (resource instanceof HttpError) return resource;
+  const selector = selectorOf(q, flavour);
+  return selector instanceof HttpError ? selector : { resource, selector };
 }
 
 export function parseImdsRequest(url: URL, headers: Headers): TokenRequest | HttpError {
@@ -70,9 +123,8 @@ export function parseImdsRequest(url: URL, headers: Headers): TokenRequest | Htt
   if (header(headers, 'metadata')?.toLowerCase() !== 'true') return bad(400, 'invalid_request', 'Required metadata header not specified');
   const q = url.searchParams;
   if (!q.get('api-version')) return bad(400, 'invalid_request', "Required query variable 'api-version' is missing");
-  const resource = resourceOf(q);
-  if (typeof resource !== 'string') return resource;
-  return { flavour: 'imds', resource, selector: selectorOf(q, 'object_id') };
+  const r = resourceAndSelector(q, 'imds');
+  return r instanceof HttpError ? r : { flavour: 'imds', ...r };
 }
 
 function sameSecret(given: string | undefined, expected: string): boolean {
@@ -90,9 +142,8 @@ export function parseAppServiceRequest(url: URL, headers: Headers, expectedHeade
   }
   const q = url.searchParams;
   if (!q.get('api-version')) return bad(400, 'invalid_request', "Required query variable 'api-version' is missing");
-  const resource = resourceOf(q);
-  if (typeof resource !== 'string') return resource;
-  return { flavour: 'appservice', resource, selector: selectorOf(q, 'principal_id') };
+  const r = resourceAndSelector(q, 'appservice');
+  return r instanceof HttpError ? r : { flavour: 'appservice', ...r };
 }
 
 /** The IMDS success body: every number as a string. */

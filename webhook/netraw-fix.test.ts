@@ -32,6 +32,11 @@ describe('--netraw=fix over the shared case table', () => {
     expect(fixNetRaw(request(row, after), cfg).response.patch).toBeUndefined();
   });
 
+  it.each(netRawCases)('every patch applies to the object it was made for: $name', (row) => {
+    const patch = decode(fixNetRaw(request(row), cfg).response.patch);
+    expect(fjp.validate(patch, structuredClone(row.object))).toBeUndefined();
+  });
+
   it('never patches a running pod, except its new ephemeral containers', () => {
     const row = netRawCases.find((r) => r.name === 'ephemeral container without the drop')!;
     const update = { ...request(row), operation: 'UPDATE', oldObject: row.object };

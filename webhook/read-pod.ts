@@ -22,6 +22,26 @@ function checkNamedList(value: unknown, path: string, required: boolean): string
   return undefined;
 }
 
+const absent = (v: unknown) => v === undefined || v === null;
+
+/** The fields the NET_RAW rule reads: a wrong type is an error, never silently "no capabilities". */
+function checkSecurityContext(sc: unknown, path: string): string | undefined {
+  if (absent(sc)) return undefined;
+  if (!isRecord(sc)) return `${path} must be an object`;
+  if (!absent(sc.privileged) && typeof sc.privileged !== 'boolean') return `${path}.privileged must be a boolean`;
+  const caps = sc.capabilities;
+  if (absent(caps)) return undefined;
+  if (!isRecord(caps)) return `${path}.capabilities must be an object with add and drop lists`;
+  for (const field of ['add', 'drop'] as const) {
+    const names = caps[field];
+    if (absent(names)) continue;
+    if (!Array.isArray(names)) return `${path}.capabilities.${field} must be a list of capability names`;
+    const bad = names.findIndex((n) => typeof n !== 'string');
+    if (bad >= 0) return `${path}.capabilities.${field}[${bad}] must be a capability name (a string)`;
+  }
+  return undefined;
+}
+
 function checkContainers(value: unknown, path: string, required: boolean): string | undefined {
   const err = checkNamedList(value, path, required);
   if (err || !Array.isArray(value)) return err;
@@ -29,9 +49,8 @@ function checkContainers(value: unknown, path: string, required: boolean): strin
   for (const [i, c] of value.entries()) {
     const e = checkNamedList(c.env, `${path}[${i}].env`, false);
     if (e) return e;
-    if (c.securityContext !== undefined && c.securityContext !== null && !isRecord(c.securityContext)) {
-      return `${path}[${i}].securityContext must be an object`;
-    }
+    const e2 = checkSecurityContext(c.securityContext, `${path}[${i}].securityContext`);
+    if (e2) return e2;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { netRawCases } from '../policies/netraw-cases.ts';
 import type { AdmissionRequest } from './admission.ts';
-import { capabilityName } from './netraw-rule.ts';
+import { addsNetRaw, dropsNetRaw } from './netraw-rule.ts';
 import { validate } from './validate.ts';
 import { defaultValidationConfig as enforce, matchesLabels, parseLabelSelector, type ValidationConfig } from './validation-config.ts';
 
@@ -22,13 +22,13 @@ const goodPod = {
 
 describe('the shared NET_RAW case table through /validate', () => {
   it('has at least 30 cases', () => expect(netRawCases.length).toBeGreaterThanOrEqual(30));
-  it.each(netRawCases)('$name', ({ kind, namespace, object, allowed, reason }) => {
+  it.each(netRawCases)('$name', ({ kind, namespace, object, allowed, reason, code }) => {
     const r = validate(request({ kind, namespace, object }), enforce);
     expect(r.response.allowed).toBe(allowed);
     if (!allowed) {
-      expect(r.response.status?.code).toBe(403);
+      expect(r.response.status?.code).toBe(code ?? 403);
       expect(r.response.status?.message).toContain(reason);
-      expect(r.response.status?.message).toContain('podid requires every container to drop NET_RAW');
+      if (!code) expect(r.response.status?.message).toContain('podid requires every container to drop NET_RAW');
     }
   });
 });
@@ -123,13 +123,25 @@ describe('validate', () => {
 });
 
 describe('helpers', () => {
-  const caps: Array<[unknown, string | undefined]> = [
-    ['NET_RAW', 'NET_RAW'],
-    [' cap_net_raw ', 'NET_RAW'],
-    ['All', 'ALL'],
-    [7, undefined],
+  // [value, drops NET_RAW in containerd AND CRI-O, grants NET_RAW in add (in either, or padded)]
+  const caps: Array<[unknown, boolean, boolean]> = [
+    ['NET_RAW', true, true],
+    ['net_raw', true, true], // containerd: "CAP_" + ToUpper; CRI-O: the same
+    ['Net_Raw', true, true],
+    ['ALL', true, true],
+    ['all', true, true], // both compare ALL with EqualFold
+    ['CAP_NET_RAW', false, true], // containerd drops "CAP_CAP_NET_RAW" (nothing); CRI-O adds CAP_NET_RAW
+    ['cap_net_raw', false, true],
+    [' NET_RAW ', false, true], // containerd drops "CAP_ NET_RAW " (nothing); podid refuses it in add anyway
+    [' ALL', false, true], // not EqualFold("ALL"): containerd drops "CAP_ ALL" (nothing)
+    ['cap_all', false, true], // containerd: "CAP_CAP_ALL"; CRI-O: unknown capability, refused; podid refuses it in add
+    ['NET_ADMIN', false, false],
+    [7, false, false],
   ];
-  it.each(caps)('capabilityName(%j)', (input, want) => expect(capabilityName(input)).toBe(want));
+  it.each(caps)('%j: counts in drop %s, denied in add %s', (value, drops, adds) => {
+    expect(dropsNetRaw(value)).toBe(drops);
+    expect(addsNetRaw(value)).toBe(adds);
+  });
   it('parses and matches label selectors', () => {
     expect(parseLabelSelector('app=cni, tier')).toEqual([
       { key: 'app', value: 'cni' },
