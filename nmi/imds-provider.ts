@@ -2,10 +2,11 @@
 
 import { Agent } from 'node:http';
 import { jsonObject, retryAfterSeconds, sendRequest } from '../common/http-request.ts';
-import { errnoSuffix, throttled, unavailable } from '../common/http-error.ts';
+import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import type { AzureIdentity } from '../identity/crds.ts';
 import { IMDS_API_VERSION, IMDS_TOKEN_PATH, type Token } from '../tokens/wire.ts';
 import type { TokenProvider } from './token-provider.ts';
+import { TRANSIENT_RETRY_SECONDS, imdsRefusal } from './upstream-errors.ts';
 
 export function imdsProvider(imdsUrl: string, timeoutMs = 10_000): TokenProvider {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -23,16 +24,13 @@ export function imdsProvider(imdsUrl: string, timeoutMs = 10_000): TokenProvider
       try {
         reply = await sendRequest(url, { headers: { Metadata: 'true' }, timeoutMs, agent });
       } catch (err) {
-        throw unavailable(503, `the node's IMDS at ${imdsUrl} is unreachable${errnoSuffix(err)}`, { cause: err });
+        throw unavailable(503, `the node's IMDS at ${imdsUrl} is unreachable${errnoSuffix(err)}`, { cause: err, retryAfterSeconds: TRANSIENT_RETRY_SECONDS });
       }
       const body = jsonObject(reply.text);
       const who = `AzureIdentity ${identity.namespace}/${identity.name}`;
-      if (reply.status === 429) throw throttled(`IMDS throttled the token request for ${who}`, retryAfterSeconds(reply.headers));
       if (reply.status !== 200) {
         const why = typeof body.error_description === 'string' ? body.error_description : `status ${reply.status}`;
-        // 4xx from IMDS mostly means the identity is not assigned to this node's VM or scale set.
-        const hint = reply.status < 500 ? ' (is the identity assigned to the node pool?)' : '';
-        throw unavailable(502, `IMDS refused a token for ${who}: ${why}${hint}`);
+        throw imdsRefusal(who, reply.status, why, retryAfterSeconds(reply.headers));
       }
       const expiresOn = Number(body.expires_on);
       if (typeof body.access_token !== 'string' || !Number.isFinite(expiresOn))

@@ -3,10 +3,11 @@
 
 import { ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
 import type { AzureIdentity, SecretRef } from '../identity/crds.ts';
-import { HttpError, throttled, unavailable } from '../common/http-error.ts';
+import { unavailable, type HttpError } from '../common/http-error.ts';
 import type { Token } from '../tokens/wire.ts';
 import { CredentialError, credentialFingerprint, credentialFor, type SecretData } from './sp-credentials.ts';
 import type { TokenProvider } from './token-provider.ts';
+import { aadRefusal } from './upstream-errors.ts';
 
 export interface MsalProviderSettings {
   /** e.g. https://login.microsoftonline.com; an identity's adEndpoint overrides it. */
@@ -24,11 +25,16 @@ interface CachedApp {
 /** An MSAL error as podid's: Azure AD's error code and first line kept (they name the problem, never a secret). */
 function upstreamError(err: unknown, who: string): HttpError {
   const e = err as { errorCode?: string; errorMessage?: string; status?: number; httpStatus?: number };
-  const status = e.status ?? e.httpStatus;
-  if (status === 429) return throttled(`Azure AD throttled the token request for ${who}`, 5, { cause: err });
   const detail = e.errorMessage?.split('\n')[0] ?? (err as Error).message;
-  return unavailable(502, `Azure AD refused a token for ${who}: ${e.errorCode ? `${e.errorCode}: ` : ''}${detail}`, { cause: err });
+  return aadRefusal(who, { code: e.errorCode, status: e.status ?? e.httpStatus, detail }, err);
 }
+
+/**
+ * The v2 scope for a v1 resource, exactly: Azure AD takes everything before the last "/" as the resource, so
+ * `https://management.core.windows.net/` must become `https://management.core.windows.net//.default` or the
+ * token's audience loses its slash (ARM and Azure SQL compare audiences to the letter).
+ */
+export const defaultScope = (resource: string): string => `${resource}/.default`;
 
 export function msalProvider(settings: MsalProviderSettings): TokenProvider {
   const apps = new Map<string, CachedApp>();
@@ -70,7 +76,7 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
       let result;
       try {
         // podid's own cache (refresh-ahead, single-flight) sits in front; MSAL's would only duplicate it.
-        result = await cached.app.acquireTokenByClientCredential({ scopes: [`${resource.replace(/\/+$/, '')}/.default`], skipCache: true });
+        result = await cached.app.acquireTokenByClientCredential({ scopes: [defaultScope(resource)], skipCache: true });
       } catch (err) {
         throw upstreamError(err, who);
       }

@@ -114,7 +114,7 @@ describe('sidecar endpoint refusals name the failed step', () => {
     expect((await sidecarCall(token, 'resource=https://vault.azure.net')).status).toBe(200);
   });
 
-  it('passes Azure AD throttling on as 429 with Retry-After, and outages as 502', async () => {
+  it('passes Azure AD throttling on as 429 with Retry-After, and outages as 503 with Retry-After (SDKs retry both)', async () => {
     const token = nmi.addPod({ name: 'throttled', labels: podFor(identity('sp-secret')) });
     world.aad.faults.throttle(7);
     const throttled = await sidecarCall(token, 'resource=https://throttle.example');
@@ -122,8 +122,39 @@ describe('sidecar endpoint refusals name the failed step', () => {
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
     world.aad.faults.fail(503, 5);
     const down = await sidecarCall(token, 'resource=https://down.example');
-    expect(down.status).toBe(502);
+    expect(down.status).toBe(503);
+    expect(Number(down.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(down.body.error_description).toContain('AzureIdentity demo/sp-secret');
+  });
+
+  // Azure AD's permanent refusals answer a status SDKs do not retry (msal-node retries 404, 408, 429, 5xx).
+  const refusals: Array<[string, number, string, number, string]> = [
+    ['invalid_resource from Azure AD → 400', 400, 'invalid_resource', 400, 'invalid_resource'],
+    ['invalid_scope from Azure AD → 400', 400, 'invalid_scope', 400, 'invalid_scope'],
+    ['invalid_client (wrong secret) → 403', 401, 'invalid_client', 403, 'invalid_client'],
+    ['unauthorized_client → 403', 400, 'unauthorized_client', 403, 'unauthorized_client'],
+  ];
+  it.each(refusals)('%s', async (_n, aadStatus, aadError, status, error) => {
+    const token = nmi.addPod({ name: `refused-${aadError}`, labels: podFor(identity('sp-secret')) });
+    world.aad.faults.fail(aadStatus, 1, aadError);
+    const r = await sidecarCall(token, `resource=https://refused-${aadError}.example`);
+    expect(r).toMatchObject({ status, body: { error } });
+    expect(r.headers.get('retry-after')).toBeNull();
+    expect(r.body.error_description).toContain('Azure AD refused a token for AzureIdentity demo/sp-secret');
+  });
+
+  it('refuses a malformed resource with 400 before asking Azure AD', async () => {
+    const token = nmi.addPod({ name: 'bad-resource', labels: podFor(identity('sp-secret')) });
+    const before = world.aad.requests.length;
+    for (const q of [
+      'resource=vault',
+      'resource=https://a.example%0d%0aX:1',
+      `resource=https://a.example/${'x'.repeat(3000)}`,
+      'resource=https://a.example&client_id=a&client_id=b',
+    ]) {
+      expect((await sidecarCall(token, q)).status, q).toBe(400);
+    }
+    expect(world.aad.requests.length).toBe(before);
   });
 });
 

@@ -10,6 +10,8 @@ import { Faults, reply } from './faults.ts';
 import { decodeJwt, thumbprints, verifySignature, type DecodedJwt } from './jwt.ts';
 import type { AppRegistration, Tenant } from './tenant.ts';
 
+/** Scopes Azure AD accepts beside one `/.default` scope in a client-credentials request. */
+const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 export interface AadRequest {
   path: string;
   clientId?: string;
@@ -105,15 +107,21 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
       throw new AadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.id}'.`);
     let resource: string;
     if (version === '2.0') {
+      // Azure AD's client-credentials grant: exactly one `<resource>/.default` scope, optionally beside the OIDC
+      // scopes (MSAL for Go sends `X/.default openid offline_access profile`). The resource is everything before the
+      // last "/", so `https://management.core.windows.net//.default` names `https://management.core.windows.net/`.
       const scope = form.get('scope') ?? '';
-      if (!scope.endsWith('/.default') || scope.includes(' '))
+      const scopes = scope.split(' ').filter(Boolean);
+      const defaults = scopes.filter((s) => s.endsWith('/.default'));
+      const others = scopes.filter((s) => !s.endsWith('/.default'));
+      if (defaults.length !== 1 || others.some((s) => !OIDC_SCOPES.has(s)))
         throw new AadError(
           400,
           'invalid_scope',
           1002012,
           `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`,
         );
-      resource = scope.slice(0, -'/.default'.length);
+      resource = defaults[0]!.slice(0, -'/.default'.length);
     } else {
       resource = form.get('resource') ?? '';
       if (!resource) throw new AadError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'resource'.");
