@@ -6,7 +6,8 @@ import { createLogger } from '../common/log.ts';
 import { startDaemon } from '../nmi/daemon.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
 import { kubeConfig } from '../nmi/kube.ts';
-import { kubeconfigFlag, logLevelFlag } from './common-flags.ts';
+import { defaultServerLimits } from '../common/serve.ts';
+import { connectionFlags, kubeconfigFlag, limitsFrom, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
@@ -35,6 +36,7 @@ const flags = {
   'iptables-interval': flag(types.duration, { env: 'PODID_IPTABLES_INTERVAL', default: '60s', help: 'how often the rules are checked and restored' }),
   'iptables-binary': flag(types.string, { env: 'PODID_IPTABLES_BINARY', default: 'iptables', help: 'iptables, iptables-nft or iptables-legacy: match what the node uses' }),
   'log-level': logLevelFlag('info'),
+  ...connectionFlags(defaultServerLimits.maxConnections),
 };
 
 function interceptConfigFrom(v: FlagValues<typeof flags>): InterceptConfig {
@@ -67,6 +69,7 @@ export const nmiCommand = defineCommand({
         nodeName: v['node-name'],
         nodeIP: v['node-ip'],
         listen: v.listen,
+        limits: limitsFrom(v),
         tokenAudience: v['token-audience'],
         imdsUrl: v['imds-url'],
         authorityHost: v['authority-host'],

@@ -3,7 +3,8 @@
 
 import { urlHost } from '../common/listen.ts';
 import { nmiClient } from '../sidecar/nmi-client.ts';
-import { startSidecar, type SidecarLog } from '../sidecar/server.ts';
+import { sidecarLimits, startSidecar, type SidecarLog } from '../sidecar/server.ts';
+import { connectionFlags, limitsFrom } from './common-flags.ts';
 import { UsageError, defineCommand, flag, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
@@ -24,6 +25,7 @@ const flags = {
   'max-tokens': flag(types.int(1), { env: 'PODID_MAX_TOKENS', default: '256', help: 'most (identity, resource) tokens kept' }),
   'ready-resource': flag(types.optionalString, { env: 'PODID_READY_RESOURCE', help: "if set, /healthz (the app's start gate) also waits until a token for this resource is cached" }),
   'log-level': flag(types.oneOf(LOG_LEVELS), { env: 'PODID_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent' }),
+  ...connectionFlags(sidecarLimits.maxConnections),
 };
 
 function nmiUrlFrom(v: FlagValues<typeof flags>): string {
@@ -54,6 +56,7 @@ export const sidecarCommand = defineCommand({
         refreshAheadSeconds: v['refresh-ahead'],
         maxEntries: v['max-tokens'],
         readyResource: v['ready-resource'],
+        limits: limitsFrom(v),
       },
       nmiClient(nmiUrlFrom(v), v['token-file']),
       jsonLog(v['log-level']),

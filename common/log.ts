@@ -2,6 +2,7 @@
 // as a second line of defence: code never passes tokens, secrets or keys to the logger.
 
 import { pino, type Logger } from 'pino';
+import type { LogLevel } from './log-levels.ts';
 
 export type { Logger };
 
@@ -20,10 +21,6 @@ export const REDACTED_KEYS = [
   'patch',
   'object',
 ];
-
-/** The levels `--log-level` takes for pino-logging commands. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function createLogger(name: string, level: LogLevel | (string & {}) = 'info', destination?: pino.DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);

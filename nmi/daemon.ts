@@ -4,6 +4,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ListenAddress } from '../common/listen.ts';
+import type { ServerLimits } from '../common/serve.ts';
 import type { Logger } from '../common/log.ts';
 import { desiredAssignments } from './assignments.ts';
 import { cachedReviewer } from './caller.ts';
@@ -23,6 +24,7 @@ export interface DaemonSettings {
   nodeName: string;
   nodeIP?: string;
   listen: ListenAddress;
+  limits?: ServerLimits;
   tokenAudience: string;
   imdsUrl: string;
   authorityHost: string;
@@ -65,6 +67,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   const nmi = await startNmi(
     {
       listen: s.listen,
+      limits: s.limits,
       imdsUrl: s.imdsUrl,
       nodeIPs: s.nodeIP ? [s.nodeIP] : [],
       podWaitMs: s.podWaitMs,

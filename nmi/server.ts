@@ -4,10 +4,10 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
-import { errorReply, ok, send, type Reply } from '../common/http-reply.ts';
+import { errorReply, ok, send, urlTooLong, type Reply } from '../common/http-reply.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
-import { closeServer, listenOn } from '../common/serve.ts';
+import { applyLimits, closeServer, defaultServerLimits, listenOn, type ServerLimits } from '../common/serve.ts';
 import {
   HEALTH_PATH,
   HOST_TOKEN_PATH,
@@ -37,6 +37,8 @@ export interface NmiSettings {
   /** How long to wait for a pod the informer has not delivered yet. */
   podWaitMs: number;
   forceNamespaced: boolean;
+  /** Connection cap, idle and header timeouts, longest URL (default: defaultServerLimits). */
+  limits?: ServerLimits;
 }
 
 export interface NmiParts {
@@ -178,14 +180,17 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     return routes[path];
   }
 
+  const limits = settings.limits ?? defaultServerLimits;
   const server = createServer(async (req, res) => {
+    const tooLong = urlTooLong(req.url, limits.maxUrlLength);
+    if (tooLong) return send(res, tooLong);
     const url = new URL(req.url ?? '/', 'http://nmi');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const handler = route(req, path);
     const reply = handler ? await handler(req, res, url) : notFound;
     if (reply) send(res, reply);
   });
-  server.keepAliveTimeout = 60_000;
+  applyLimits(server, limits);
   const url = await listenOn(server, settings.listen.host, settings.listen.port);
   log.info({ url }, 'podid NMI listening');
   return { url, server, close: () => closeServer(server) };

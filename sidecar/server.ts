@@ -3,10 +3,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
-import { errorReply, ok, send, type Reply } from '../common/http-reply.ts';
+import { errorReply, ok, send, urlTooLong, type Reply } from '../common/http-reply.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import { http } from '../common/node-http.ts';
-import { closeServer, listenOn } from '../common/serve.ts';
+import { applyLimits, closeServer, defaultServerLimits, listenOn, type ServerLimits } from '../common/serve.ts';
 import type { NmiClient } from './nmi-client.ts';
 import { TokenCache } from '../tokens/token-cache.ts';
 import {
@@ -30,7 +30,12 @@ export interface SidecarSettings {
   maxEntries: number;
   /** When set, /healthz also waits for a first token for this resource (the pod's identity, no selector). */
   readyResource?: string;
+  /** Connection cap, idle and header timeouts, longest URL (default: sidecarLimits). */
+  limits?: ServerLimits;
 }
+
+/** One pod's containers are the only clients: a small cap is plenty. */
+export const sidecarLimits: ServerLimits = { ...defaultServerLimits, maxConnections: 256 };
 
 export type SidecarLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -43,10 +48,12 @@ export interface RunningSidecar {
 type Route = (req: IncomingMessage, url: URL) => Reply | Promise<Reply>;
 
 /** Serves `routes` by path (trailing slashes dropped; `caseless` compares lower-cased), 404 naming them otherwise. */
-function router(routes: Record<string, Route>, caseless: boolean, what: string) {
+function router(routes: Record<string, Route>, caseless: boolean, what: string, maxUrlLength: number) {
   const table = new Map(Object.entries(routes).map(([path, route]) => [caseless ? path.toLowerCase() : path, route]));
   const known = Object.keys(routes).join(', ');
   return async (req: IncomingMessage, res: ServerResponse) => {
+    const tooLong = urlTooLong(req.url, maxUrlLength);
+    if (tooLong) return send(res, tooLong);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.replace(/\/+$/, '');
     const route = table.get(caseless ? path.toLowerCase() : path);
@@ -105,9 +112,10 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
   }
   const liveness = (): Reply => ok({ status: 'ok' });
 
-  const tokenServer = http.createServer(router(tokenRoutes, true, "podid's sidecar serves"));
-  tokenServer.keepAliveTimeout = 60_000;
-  const healthServer = http.createServer(router({ '/healthz': readiness, '/livez': liveness }, false, 'health endpoints:'));
+  const limits = settings.limits ?? sidecarLimits;
+  const tokenServer = http.createServer(router(tokenRoutes, true, "podid's sidecar serves", limits.maxUrlLength));
+  const healthServer = http.createServer(router({ '/healthz': readiness, '/livez': liveness }, false, 'health endpoints:', limits.maxUrlLength));
+  for (const server of [tokenServer, healthServer]) applyLimits(server, limits);
 
   const tokenUrl = await listenOn(tokenServer, settings.listen.host, settings.listen.port);
   const healthUrl = await listenOn(healthServer, settings.healthListen.host, settings.healthListen.port);

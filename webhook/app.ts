@@ -74,10 +74,21 @@ export function createWebhookApp(opts: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   const json = express.json({ limit: opts.maxRequestBytes, type: () => true, strict: true });
+  // The apiserver sends AdmissionReviews uncompressed; anything else is refused before the body is read.
+  const identityEncoding = (req: Request, res: Response, next: NextFunction) => {
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity') return next();
+    metrics.admissions.inc({ endpoint: req.path.slice(1), result: 'bad-request' });
+    res
+      .status(415)
+      .json(
+        errorBody('unsupported_encoding', `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not accepted; send the AdmissionReview uncompressed`),
+      );
+  };
 
   for (const [path, handle] of Object.entries(endpoints)) {
     const endpoint = path.slice(1);
-    app.post(path, json, (req: Request, res: Response) => {
+    app.post(path, identityEncoding, json, (req: Request, res: Response) => {
       const end = metrics.latency.startTimer({ endpoint });
       let request: AdmissionRequest;
       try {

@@ -126,6 +126,12 @@ describe('POST /mutate over HTTPS', () => {
     expect(res.body.error).toMatch(/^[a-z_]+$/);
   });
 
+  it.each(['gzip', 'br', 'deflate', 'compress', 'x-made-up'])('refuses Content-Encoding %s with a JSON 415', async (encoding) => {
+    const res = await post('/mutate').set('content-encoding', encoding).send('\u001f\u008b not really compressed').expect(415);
+    expect(res.body).toMatchObject({ error: 'unsupported_encoding' });
+    expect(res.body.message).toContain(`Content-Encoding "${encoding}" is not accepted`);
+  });
+
   const badPods: Array<[string, unknown, string]> = [
     ['no spec', { metadata: { name: 'p', labels: { aadpodidbinding: 'x' } } }, 'spec is required and must be an object'],
     ['containers not an array', { spec: { containers: {} } }, 'spec.containers must be an array'],
