@@ -34,6 +34,8 @@ export interface DaemonSettings {
   podWaitMs: number;
   refreshAheadSeconds: number;
   maxTokens: number;
+  maxTokensPerIdentity?: number;
+  callerRate?: { ratePerSecond: number; burst: number };
   assignments: boolean;
   intercept?: { config: InterceptConfig; intervalMs: number; binary: string };
 }
@@ -61,6 +63,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     }),
     refreshAheadSeconds: s.refreshAheadSeconds,
     maxEntries: s.maxTokens,
+    maxPerIdentity: s.maxTokensPerIdentity,
     metrics,
   });
   let ready = false;
@@ -68,6 +71,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     {
       listen: s.listen,
       limits: s.limits,
+      callerRate: s.callerRate,
       imdsUrl: s.imdsUrl,
       nodeIPs: s.nodeIP ? [s.nodeIP] : [],
       podWaitMs: s.podWaitMs,

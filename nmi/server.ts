@@ -3,7 +3,7 @@
 // pass-through of everything else under /metadata to the real IMDS.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
+import { asHttpError, causeChain, HttpError, throttled } from '../common/http-error.ts';
 import { errorReply, ok, send, urlTooLong, type Reply } from '../common/http-reply.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
@@ -19,12 +19,13 @@ import {
   sidecarTokenQuery,
   type NmiTokenQuery,
 } from '../tokens/nmi-contract.ts';
-import { IMDS_TOKEN_PATH, forwardedRefusal, imdsBody, parseImdsRequest, type Token } from '../tokens/wire.ts';
+import { IMDS_TOKEN_PATH, forwardedRefusal, header, imdsBody, parseImdsRequest, type Token } from '../tokens/wire.ts';
 import type { Reviewer } from './caller.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { lookupIdentity } from './lookup.ts';
 import type { NmiMetrics } from './metrics.ts';
 import { passThrough } from './passthrough.ts';
+import { RateLimiter } from './rate-limit.ts';
 import { normalizeIP, type NodePod, type PodIndex } from './pod-index.ts';
 import type { TokenService } from './token-service.ts';
 
@@ -39,6 +40,8 @@ export interface NmiSettings {
   forceNamespaced: boolean;
   /** Connection cap, idle and header timeouts, longest URL (default: defaultServerLimits). */
   limits?: ServerLimits;
+  /** Token requests per caller (pod address; for /host/token the pod named): average per second and burst. */
+  callerRate?: { ratePerSecond: number; burst: number };
 }
 
 export interface NmiParts {
@@ -127,11 +130,19 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     return ok(imdsBody(await tokens.token(found.identity, parsed.resource), now()));
   }
 
+  const limiter = settings.callerRate && new RateLimiter(settings.callerRate);
+  /** Who a request counts against: host callers all come from loopback, so the pod they name; others their address. */
+  const callerOf = (endpoint: Endpoint, req: IncomingMessage): string =>
+    endpoint === 'host' ? `pod ${header(req.headers, 'podns') ?? ''}/${header(req.headers, 'podname') ?? ''}` : normalizeIP(req.socket.remoteAddress ?? '');
+
   /** Runs a token handler, counting and logging its outcome; every failure answers `{error, error_description}`. */
   const tokenEndpoint =
     (endpoint: Endpoint, handle: TokenHandler): Route =>
     async (req, res, url) => {
       try {
+        const caller = limiter && callerOf(endpoint, req);
+        const wait = caller ? limiter.take(caller) : undefined;
+        if (wait) throw throttled(`too many token requests from ${caller}; retry in ${wait} s`, wait);
         const reply = await handle(req, res, url);
         metrics.served.inc({ endpoint, result: reply ? 'ok' : 'passthrough' });
         return reply;

@@ -12,14 +12,14 @@ export interface TokenServiceOptions {
   providers: TokenProviders;
   refreshAheadSeconds: number;
   maxEntries: number;
+  /** Resources one identity may hold tokens for; past it that identity's least recently used go (default: no bound). */
+  maxPerIdentity?: number;
   metrics?: NmiMetrics;
 }
 
-/** The cache key: the provider's sharing key when it has one, else the AzureIdentity object. */
-export function tokenCacheKey(provider: TokenProvider, identity: AzureIdentity, resource: string): string {
-  const who = provider.sharingKey?.(identity) ?? `${provider.name}|${identity.namespace}/${identity.name}`;
-  return `${who}|${resource}`;
-}
+/** Who holds a cached token: the provider's sharing key when it has one, else the AzureIdentity object. */
+const holder = (provider: TokenProvider, identity: AzureIdentity): string =>
+  provider.sharingKey?.(identity) ?? `${provider.name}|${identity.namespace}/${identity.name}`;
 
 export class TokenService {
   private readonly cache: TokenCache;
@@ -27,7 +27,7 @@ export class TokenService {
 
   constructor(opts: TokenServiceOptions) {
     this.opts = opts;
-    this.cache = new TokenCache({ refreshAheadSeconds: opts.refreshAheadSeconds, maxEntries: opts.maxEntries });
+    this.cache = new TokenCache({ refreshAheadSeconds: opts.refreshAheadSeconds, maxEntries: opts.maxEntries, maxPerGroup: opts.maxPerIdentity });
   }
 
   async token(identity: AzureIdentity, resource: string): Promise<Token> {
@@ -52,7 +52,8 @@ export class TokenService {
       }
     };
     try {
-      return await this.cache.get(tokenCacheKey(provider, identity, resource), fetch);
+      const who = holder(provider, identity);
+      return await this.cache.get(`${who}|${resource}`, fetch, who);
     } finally {
       this.opts.metrics?.cache.inc({ result: missed ? 'miss' : 'hit' });
     }

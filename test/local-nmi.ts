@@ -36,6 +36,9 @@ export interface LocalNmiOptions {
   logLevel?: string;
   /** Changes the provider registry (e.g. registers a provider for a new identity type). */
   providers?: (registry: TokenProviders) => TokenProviders;
+  /** Token cache bounds (default: 10,000 in all, none per identity). */
+  maxTokens?: number;
+  maxPerIdentity?: number;
 }
 
 export async function startLocalNmi(world: World, dir: string, settings: Partial<NmiSettings> = {}, opts: LocalNmiOptions = {}): Promise<LocalNmi> {
@@ -62,7 +65,8 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
   const tokens = new TokenService({
     providers: opts.providers ? opts.providers(registry) : registry,
     refreshAheadSeconds: 300,
-    maxEntries: 10_000,
+    maxEntries: opts.maxTokens ?? 10_000,
+    maxPerIdentity: opts.maxPerIdentity,
     metrics,
   });
   const callers = new Map<string, Caller>();

@@ -71,4 +71,20 @@ describe('TokenCache', () => {
     await cache.get('b', async () => token()); // evicted, fetched again
     expect(calls()).toBe(4);
   });
+
+  it("bounds each group: one group's many keys evict only its own", async () => {
+    const clock = { now: 1000 };
+    const cache = new TokenCache({ refreshAheadSeconds: 300, maxEntries: 100, maxPerGroup: 3, now: () => clock.now, random: () => 0.5 });
+    let calls = 0;
+    const fetch = async () => ({ accessToken: `t${++calls}`, expiresOn: clock.now + 3600, resource: 'r', clientId: 'c' });
+    await cache.get('quiet|vault', fetch, 'quiet');
+    for (let i = 0; i < 50; i++) await cache.get(`noisy|r${i}`, fetch, 'noisy');
+    expect(cache.size).toBe(4);
+    const before = calls;
+    await cache.get('quiet|vault', fetch, 'quiet'); // still cached
+    await cache.get('noisy|r49', fetch, 'noisy'); // the noisy group's newest survives
+    expect(calls).toBe(before);
+    await cache.get('noisy|r0', fetch, 'noisy'); // its oldest went
+    expect(calls).toBe(before + 1);
+  });
 });

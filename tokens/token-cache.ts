@@ -1,6 +1,7 @@
 // Tokens per (identity selector, resource): served from memory, refreshed ahead of expiry with jitter,
 // one upstream call per key however many callers miss at once, stale-but-valid tokens kept while the
-// upstream fails, 429 Retry-After honoured, and a bounded number of entries (least recently used go first).
+// upstream fails, 429 Retry-After honoured, and a bounded number of entries (least recently used go first),
+// with an optional bound per group (one identity's tokens) so one caller's many resources evict only its own.
 
 import { HttpError, throttled } from '../common/http-error.ts';
 import type { Token } from './wire.ts';
@@ -9,11 +10,14 @@ export interface CacheOptions {
   /** Refresh when less than this many seconds of validity are left (±20% jitter per token). */
   refreshAheadSeconds: number;
   maxEntries: number;
+  /** Entries one group may hold; past it the group's least recently used entry goes (default: no bound). */
+  maxPerGroup?: number;
   now?: () => number;
   random?: () => number;
 }
 
 interface Entry {
+  group: string;
   token?: Token;
   refreshAt: number;
   inflight?: Promise<Token>;
@@ -23,28 +27,34 @@ interface Entry {
 
 export class TokenCache {
   private readonly entries = new Map<string, Entry>();
+  /** Each group's keys, least recently used first. */
+  private readonly groups = new Map<string, Set<string>>();
   private readonly opts: Required<CacheOptions>;
 
   constructor(opts: CacheOptions) {
-    this.opts = { now: () => Date.now() / 1000, random: Math.random, ...opts };
+    this.opts = { ...opts, now: opts.now ?? (() => Date.now() / 1000), random: opts.random ?? Math.random, maxPerGroup: opts.maxPerGroup ?? Infinity };
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  /** A token for `key`, fetching with `fetch` only when needed. */
-  async get(key: string, fetch: () => Promise<Token>): Promise<Token> {
+  /** A token for `key` (of `group`), fetching with `fetch` only when needed. */
+  async get(key: string, fetch: () => Promise<Token>, group = ''): Promise<Token> {
     const now = this.opts.now();
     let entry = this.entries.get(key);
     if (entry) {
-      // Re-insert: Map order is the LRU order.
+      // Re-insert: Map and Set order is the LRU order.
       this.entries.delete(key);
       this.entries.set(key, entry);
+      this.groups.get(entry.group)?.delete(key);
+      this.groups.get(entry.group)?.add(key);
     } else {
-      entry = { refreshAt: 0, blockedUntil: 0 };
+      entry = { group, refreshAt: 0, blockedUntil: 0 };
       this.entries.set(key, entry);
-      this.evict();
+      const keys = this.groups.get(group) ?? new Set<string>();
+      this.groups.set(group, keys.add(key));
+      this.evict(keys);
     }
     const valid = entry.token && entry.token.expiresOn > now + 5 ? entry.token : undefined;
     if (valid && now < entry.refreshAt) return valid;
@@ -77,10 +87,24 @@ export class TokenCache {
     }
   }
 
-  private evict(): void {
+  /** The group's own least recently used entries past its bound, then the cache's past the total bound. */
+  private evict(groupKeys: Set<string>): void {
+    for (const key of groupKeys) {
+      if (groupKeys.size <= this.opts.maxPerGroup) break;
+      this.remove(key);
+    }
     for (const key of this.entries.keys()) {
       if (this.entries.size <= this.opts.maxEntries) break;
-      this.entries.delete(key);
+      this.remove(key);
     }
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const keys = this.groups.get(entry.group);
+    keys?.delete(key);
+    if (keys && !keys.size) this.groups.delete(entry.group);
   }
 }
