@@ -7,6 +7,7 @@ import type { ListenAddress } from '../common/listen.ts';
 import type { ServerLimits } from '../common/serve.ts';
 import type { Logger } from '../common/log.ts';
 import { desiredAssignments } from './assignments.ts';
+import type { HostTokenAuth } from './host-auth.ts';
 import { cachedReviewer } from './caller.ts';
 import { IdentityStore } from './identity-store.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
@@ -35,6 +36,8 @@ export interface DaemonSettings {
   refreshAheadSeconds: number;
   maxTokens: number;
   maxTokensPerIdentity?: number;
+  /** /host/token: whether the pod's token is required, verified when present, or ignored; its audience; node-IP callers. */
+  hostToken?: { auth: HostTokenAuth; audience: string; fromNodeIP: boolean };
   callerRate?: { ratePerSecond: number; burst: number };
   assignments: boolean;
   intercept?: { config: InterceptConfig; intervalMs: number; binary: string };
@@ -66,6 +69,9 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     maxPerIdentity: s.maxTokensPerIdentity,
     metrics,
   });
+  const reviewer = cachedReviewer(kubeReviewer(s.kc, s.tokenAudience));
+  const hostAudience = s.hostToken?.audience ?? s.tokenAudience;
+  const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kc, hostAudience));
   let ready = false;
   const nmi = await startNmi(
     {
@@ -73,11 +79,12 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       limits: s.limits,
       callerRate: s.callerRate,
       imdsUrl: s.imdsUrl,
-      nodeIPs: s.nodeIP ? [s.nodeIP] : [],
+      nodeIPs: s.hostToken?.fromNodeIP && s.nodeIP ? [s.nodeIP] : [],
+      hostTokenAuth: s.hostToken?.auth,
       podWaitMs: s.podWaitMs,
       forceNamespaced: s.forceNamespaced,
     },
-    { pods, store, tokens, reviewer: cachedReviewer(kubeReviewer(s.kc, s.tokenAudience)), metrics, log, ready: () => ready },
+    { pods, store, tokens, reviewer, hostReviewer, metrics, log, ready: () => ready },
   );
 
   // AzureAssignedIdentity objects follow the informers, at most once a second, and fully every minute.

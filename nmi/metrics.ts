@@ -8,6 +8,7 @@ export interface NmiMetrics {
   cache: Counter<'result'>;
   upstream: Histogram<'provider' | 'outcome'>;
   indexed: Gauge<'kind'>;
+  hostUnauthenticated: Counter;
 }
 
 export function createNmiMetrics(): NmiMetrics {
@@ -32,6 +33,11 @@ export function createNmiMetrics(): NmiMetrics {
       help: 'Latency of token calls to IMDS (imds) and Azure AD (msal), by outcome.',
       labelNames: ['provider', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    hostUnauthenticated: new Counter({
+      name: 'podid_nmi_host_token_unauthenticated_total',
+      help: "/host/token requests served on the podname/podns headers alone, without the pod's service-account token (--host-token-auth=optional or off).",
       registers: [registry],
     }),
     indexed: new Gauge({

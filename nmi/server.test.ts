@@ -186,6 +186,29 @@ describe('/host/token for the Secrets Store CSI driver', () => {
     const res = await fetch(`${nmi.url}/host/token/?resource=https://vault.azure.net`);
     expect(res.status).toBe(400);
   });
+
+  const hostCall = (headers: Record<string, string>) => fetch(`${nmi.url}/host/token/?resource=https://vault.azure.net`, { headers });
+  const unauthenticated = async () =>
+    Number(/podid_nmi_host_token_unauthenticated_total (\d+)/.exec(await (await fetch(`${nmi.url}/metrics`)).text())?.[1] ?? NaN);
+
+  it("takes the pod's service-account token (optional mode): the token's pod is served, and counted as authenticated", async () => {
+    const token = nmi.addPod({ name: 'csi-proven', labels: podFor(identity('app-msi')) });
+    const before = await unauthenticated();
+    expect((await hostCall({ authorization: `Bearer ${token}`, podname: 'csi-proven', podns: 'demo' })).status).toBe(200);
+    expect((await hostCall({ authorization: `Bearer ${token}` })).status).toBe(200);
+    expect(await unauthenticated()).toBe(before);
+    expect((await hostCall({ podname: 'csi-proven', podns: 'demo' })).status).toBe(200);
+    expect(await unauthenticated()).toBe(before + 1);
+  });
+
+  it('refuses a token for one pod used to name another (403), and a forged token (401)', async () => {
+    const token = nmi.addPod({ name: 'csi-a', labels: podFor(identity('app-msi')) });
+    nmi.addPod({ name: 'csi-b', labels: podFor(identity('sp-secret')) });
+    const other = await hostCall({ authorization: `Bearer ${token}`, podname: 'csi-b', podns: 'demo' });
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error_description: string }).error_description).toContain('is for pod demo/csi-a, not demo/csi-b');
+    expect((await hostCall({ authorization: 'Bearer forged', podname: 'csi-a', podns: 'demo' })).status).toBe(401);
+  });
 });
 
 describe('intercepted metadata traffic (caller known by source IP)', () => {
@@ -224,5 +247,22 @@ describe('intercepted metadata traffic (caller known by source IP)', () => {
       headers: { Metadata: 'true' },
     });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('/host/token with --host-token-auth=required', () => {
+  let strict: LocalNmi;
+  beforeAll(async () => {
+    strict = await startLocalNmi(world, dir, { hostTokenAuth: 'required' });
+  });
+  afterAll(async () => strict?.close());
+
+  it("serves only callers presenting the pod's token", async () => {
+    const token = strict.addPod({ name: 'csi-strict', labels: podFor(identity('app-msi')) });
+    const call = (headers: Record<string, string>) => fetch(`${strict.url}/host/token/?resource=https://vault.azure.net`, { headers });
+    const bare = await call({ podname: 'csi-strict', podns: 'demo' });
+    expect(bare.status).toBe(401);
+    expect(((await bare.json()) as { error_description: string }).error_description).toContain('--host-token-auth=required');
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
   });
 });

@@ -13,6 +13,7 @@ import {
   HOST_TOKEN_PATH,
   SIDECAR_TOKEN_PATH,
   bearerToken,
+  presentedToken,
   hostTokenBody,
   parseHostTokenRequest,
   sidecarTokenBody,
@@ -20,7 +21,8 @@ import {
   type NmiTokenQuery,
 } from '../tokens/nmi-contract.ts';
 import { IMDS_TOKEN_PATH, forwardedRefusal, header, imdsBody, parseImdsRequest, type Token } from '../tokens/wire.ts';
-import type { Reviewer } from './caller.ts';
+import type { Caller, Reviewer } from './caller.ts';
+import { hostTokenPod, type HostTokenAuth } from './host-auth.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { lookupIdentity } from './lookup.ts';
 import type { NmiMetrics } from './metrics.ts';
@@ -33,8 +35,10 @@ export interface NmiSettings {
   listen: ListenAddress;
   /** The real metadata service, for pass-through (production: http://169.254.169.254). */
   imdsUrl: string;
-  /** The node's own addresses: host-network callers of /host/token come from these or loopback. */
+  /** Addresses besides loopback that /host/token callers may come from (default none: the CSI provider calls localhost). */
   nodeIPs: readonly string[];
+  /** Whether /host/token needs the pod's service-account token (default optional: verified when present). */
+  hostTokenAuth?: HostTokenAuth;
   /** How long to wait for a pod the informer has not delivered yet. */
   podWaitMs: number;
   forceNamespaced: boolean;
@@ -49,6 +53,8 @@ export interface NmiParts {
   store: IdentityStore;
   tokens: TokenService;
   reviewer: Reviewer;
+  /** Verifies tokens presented on /host/token (their audience may differ from the sidecar's); default: `reviewer`. */
+  hostReviewer?: Reviewer;
   metrics: NmiMetrics;
   log: Logger;
   /** True once the informers have synced. */
@@ -97,21 +103,31 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     return pod;
   }
 
-  /** The sidecar contract: the caller is the pod its projected token was issued for (TokenReview). */
-  async function sidecarToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
-    const caller = await reviewer.review(must(bearerToken(req.headers)));
+  /** The pod a verified token was issued for: on this node, with the same UID (a recreated namesake is not it). */
+  async function podOf(caller: Caller): Promise<NodePod> {
     const pod = await podNamed(caller.namespace, caller.podName);
     if (pod.uid && pod.uid !== caller.podUID)
       throw new HttpError(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
+    return pod;
+  }
+
+  /** The sidecar contract: the caller is the pod its projected token was issued for (TokenReview). */
+  async function sidecarToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
+    const pod = await podOf(await reviewer.review(must(bearerToken(req.headers))));
     return ok(sidecarTokenBody(await tokenFor(pod, must(sidecarTokenQuery(url)))));
   }
 
-  /** The Secrets Store CSI driver: a host-network caller names the pod. */
+  /** The Secrets Store CSI driver on the host: the pod's token when it sends one (host-auth.ts), else the pod it names. */
   async function hostToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
     const from = normalizeIP(req.socket.remoteAddress ?? '');
-    if (!loopback(from) && !settings.nodeIPs.includes(from)) throw new HttpError(403, 'forbidden', '/host/token is for callers on the host network only');
+    if (!loopback(from) && !settings.nodeIPs.includes(from)) throw new HttpError(403, 'forbidden', '/host/token is for callers on this host only (loopback)');
     const r = must(parseHostTokenRequest(url, req.headers));
-    const pod = await podNamed(r.namespace, r.name);
+    const mode = settings.hostTokenAuth ?? 'optional';
+    const token = mode === 'off' ? undefined : presentedToken(req.headers);
+    const caller = token ? await (parts.hostReviewer ?? reviewer).review(token) : undefined;
+    const who = must(hostTokenPod(mode, r.named, caller));
+    if (!who.authenticated) metrics.hostUnauthenticated.inc();
+    const pod = caller ? await podOf(caller) : await podNamed(who.namespace, who.name);
     return ok(hostTokenBody(await tokenFor(pod, r.query), now()));
   }
 

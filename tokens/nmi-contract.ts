@@ -38,11 +38,15 @@ export function sidecarTokenUrl(nmiUrl: string, q: NmiTokenQuery): URL {
 /** The Authorization header the sidecar presents: the pod's projected service-account token. */
 export const bearerHeader = (saToken: string): Record<string, string> => ({ authorization: `Bearer ${saToken}` });
 
+/** The bearer token a caller presents, if any. */
+export function presentedToken(headers: Headers): string | undefined {
+  const auth = header(headers, 'authorization') ?? '';
+  return (auth.startsWith('Bearer ') ? auth.slice(7).trim() : '') || undefined;
+}
+
 /** NMI's reading of the caller's proof: the bearer token, or a 401 saying how to present it. */
 export function bearerToken(headers: Headers): string | HttpError {
-  const auth = header(headers, 'authorization') ?? '';
-  const token = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
-  return token || new HttpError(401, 'unauthorized', 'present the pod\'s projected service-account token as "Authorization: Bearer <token>"');
+  return presentedToken(headers) ?? new HttpError(401, 'unauthorized', 'present the pod\'s projected service-account token as "Authorization: Bearer <token>"');
 }
 
 /** NMI's reading of the sidecar's query: resource (or scope) and selectors. */
@@ -74,14 +78,18 @@ export function parseSidecarTokenReply(reply: RawReply, requested: NmiTokenQuery
   };
 }
 
-/** The CSI driver's request: pod named by the `podname`/`podns` headers, optional `clientid` header. */
-export function parseHostTokenRequest(url: URL, headers: Headers): { namespace: string; name: string; query: NmiTokenQuery } | HttpError {
+/**
+ * The CSI driver's request: the pod named by the `podname`/`podns` headers (aad-pod-identity's contract; podid
+ * also takes the pod's service-account token as `Authorization: Bearer`, see nmi/host-auth.ts), and an optional
+ * `clientid` header.
+ */
+export function parseHostTokenRequest(url: URL, headers: Headers): { named?: { namespace: string; name: string }; query: NmiTokenQuery } | HttpError {
   const name = header(headers, 'podname');
   const namespace = header(headers, 'podns');
-  if (!name || !namespace) return new HttpError(400, 'invalid_request', 'headers podname and podns are required');
   const resource = resourceOf(url.searchParams);
   if (resource instanceof HttpError) return resource;
-  return { namespace, name, query: { resource, selector: { clientID: header(headers, 'clientid') || undefined } } };
+  const query = { resource, selector: { clientID: header(headers, 'clientid') || undefined } };
+  return name && namespace ? { named: { namespace, name }, query } : { query };
 }
 
 /** The CSI driver's 200 body: the IMDS body under `token`, and the identity's client id. */
