@@ -4,17 +4,15 @@
 // not redirected; the rules go when NMI stops. Nothing can leave: the node namespace has only its veths.
 // Needs root (ip netns); without it the suite fails and says so.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, verifySignature, type Claims } from '../emulators/jwt.ts';
+import { ROOT, inNs, ip, run, startNodeSide, type NodeSide } from './node.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const suffix = Math.random().toString(16).slice(2, 6);
 const NODE = `podid-node-${suffix}`;
 const PODS = [
@@ -32,23 +30,8 @@ interface Ready {
   spCert: { clientID: string };
 }
 
-function run(cmd: string, args: string[], env: Record<string, string> = {}, timeout = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH!, ...env }, timeout, cwd: ROOT, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function ip(...args: string[]): Promise<void> {
-  const r = await run('ip', args);
-  if (r.code !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`);
-}
-
-const inNs = (ns: string, argv: string[], env: Record<string, string> = {}) => run('ip', ['netns', 'exec', ns, ...argv], env);
-
 let ready: Ready;
-let node: ChildProcess;
+let node: NodeSide<Ready> | undefined;
 let home: string;
 
 beforeAll(async () => {
@@ -71,27 +54,12 @@ beforeAll(async () => {
     await mkdir(`/etc/netns/${p.ns}`, { recursive: true });
     await writeFile(`/etc/netns/${p.ns}/hosts`, `127.0.0.1 localhost\n${NMI_IP} management.azure.com\n`);
   }
-  node = spawn('ip', ['netns', 'exec', NODE, process.execPath, 'test/netns/node-side.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PODS: JSON.stringify(PODS.map((p) => ({ name: p.name, ip: p.ip, selector: p.selector }))),
-      NMI_IP,
-      NMI_PORT: '2579',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  ready = await new Promise<Ready>((resolvePromise, reject) => {
-    createInterface({ input: node.stdout! }).once('line', (line) => resolvePromise(JSON.parse(line) as Ready));
-    node.once('exit', (code) => reject(new Error(`the node side exited with ${code}`)));
-  });
+  node = await startNodeSide<Ready>(NODE, PODS, NMI_IP);
+  ready = node.ready;
 }, 120_000);
 
 afterAll(async () => {
-  if (node && node.exitCode === null) {
-    node.kill('SIGTERM');
-    await new Promise((r) => node.once('exit', r));
-  }
+  await node?.stop();
   for (const ns of [NODE, ...PODS.map((p) => p.ns)]) {
     await run('ip', ['netns', 'del', ns]);
     await rm(`/etc/netns/${ns}`, { recursive: true, force: true });
@@ -180,8 +148,7 @@ describe('interception inside network namespaces', () => {
   });
 
   it('NMI removes its rules when it stops', async () => {
-    node.kill('SIGTERM');
-    await new Promise((r) => node.once('exit', r));
+    await node!.stop();
     expect((await inNs(NODE, ['iptables', '-t', 'nat', '-S', 'PODID-METADATA'])).code).not.toBe(0);
     expect((await inNs(NODE, ['iptables', '-t', 'nat', '-S', 'PREROUTING'])).stdout).not.toContain('PODID-METADATA');
   });

@@ -26,7 +26,8 @@ const nmiPort = Number(process.env.NMI_PORT ?? 2579);
 const dir = await mkdtemp(join(tmpdir(), 'podid-netns-node-'));
 const world = await startWorld(dir);
 const nmi = await startLocalNmi(world, dir, { listen: { host: '0.0.0.0', port: nmiPort }, podWaitMs: 500 });
-for (const p of pods) nmi.addPod({ name: p.name, labels: { aadpodidbinding: p.selector }, ips: [p.ip] });
+// Each pod's service-account token as NMI's test reviewer knows it (what the kubelet would mount in the pod).
+const saTokens = Object.fromEntries(pods.map((p) => [p.name, nmi.addPod({ name: p.name, labels: { aadpodidbinding: p.selector }, ips: [p.ip] })]));
 
 // ARM as `az` reaches it: management.azure.com (the pod's hosts file points it here) with a certificate for that name.
 const armCA = createCA({ commonName: 'podid ARM emulator CA', validityDays: 1 });
@@ -55,6 +56,7 @@ process.stdout.write(
     ),
     msi: world.msi,
     spCert: { clientID: sp('sp-cert').clientID },
+    saTokens,
   })}\n`,
 );
 
