@@ -9,6 +9,8 @@ export interface Caller {
   podName: string;
   podUID: string;
   serviceAccount: string;
+  /** The node the pod was bound to when the token was issued (Kubernetes ≥ 1.30 embeds it), if the token says. */
+  nodeName?: string;
 }
 
 export interface Reviewer {
@@ -35,7 +37,8 @@ export function callerFromReview(status: unknown, audience: string): Caller {
   const podName = first(s.user?.extra?.['authentication.kubernetes.io/pod-name']);
   const podUID = first(s.user?.extra?.['authentication.kubernetes.io/pod-uid']);
   if (!namespace || !serviceAccount || !podName || !podUID) throw unauthorized('the token is not bound to a pod (use a projected service-account token)');
-  return { namespace, podName, podUID, serviceAccount };
+  const nodeName = first(s.user?.extra?.['authentication.kubernetes.io/node-name']);
+  return { namespace, podName, podUID, serviceAccount, ...(nodeName ? { nodeName } : {}) };
 }
 
 /** Reviews cached briefly by token hash (never the token itself); failures are not cached. */

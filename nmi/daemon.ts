@@ -77,6 +77,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     {
       listen: s.listen,
       limits: s.limits,
+      nodeName: s.nodeName,
       callerRate: s.callerRate,
       imdsUrl: s.imdsUrl,
       nodeIPs: s.hostToken?.fromNodeIP && s.nodeIP ? [s.nodeIP] : [],

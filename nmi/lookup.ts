@@ -12,13 +12,14 @@ export type Lookup =
 export function lookupIdentity(pod: PodRef, selector: IdentitySelector, store: IdentityStore, opts: MatchOptions): Lookup {
   const r = resolvePod(pod, store.objectsFor(pod), opts);
   if (r.kind === 'exception') return { ok: false, status: 403, error: 'pod_exception', message: explainResolution(pod, r), exception: true };
-  if (r.kind !== 'matched') return { ok: false, status: 404, error: 'identity_not_found', message: explainResolution(pod, r) };
+  // Permanent (400, as the real IMDS answers an unknown identity): SDKs retry 404 for up to a minute.
+  if (r.kind !== 'matched') return { ok: false, status: 400, error: 'identity_not_found', message: explainResolution(pod, r) };
   const chosen = selectIdentity(
     r.identities.map((b) => b.identity),
     selector,
   );
   if (!chosen.ok) {
-    const status = chosen.reason === 'ambiguous' ? 409 : 404;
+    const status = chosen.reason === 'ambiguous' ? 409 : 400;
     return {
       ok: false,
       status,

@@ -93,18 +93,26 @@ describe('sidecar endpoint refusals name the failed step', () => {
     expect(r.body.error_description).toMatch(message);
   });
 
-  it('404 naming the selector when no binding has it', async () => {
+  it('400 (not retried by SDKs) naming the selector when no binding has it', async () => {
     const token = nmi.addPod({ name: 'orphan', labels: { aadpodidbinding: 'nobody' } });
     const r = await sidecarCall(token, 'resource=https://vault.azure.net');
-    expect(r).toMatchObject({ status: 404, body: { error: 'identity_not_found' } });
+    expect(r).toMatchObject({ status: 400, body: { error: 'identity_not_found' } });
     expect(r.body.error_description).toBe('pod demo/orphan has aadpodidbinding=nobody but no AzureIdentityBinding has selector nobody');
   });
 
-  it('403 when the token is for a pod no longer on this node', async () => {
+  it('503 with Retry-After (SDKs retry) when the token names this node but the informer has not delivered the pod', async () => {
     const token = nmi.addPod({ name: 'gone', labels: podFor(identity('app-msi')) });
     nmi.pods.remove('demo', 'gone');
     const r = await sidecarCall(token, 'resource=https://vault.azure.net');
+    expect(r).toMatchObject({ status: 503, body: { error: 'pod_not_yet_known' } });
+    expect(r.headers.get('retry-after')).toBe('1');
+  });
+
+  it('403 at once when the token names another node', async () => {
+    const token = nmi.addPod({ name: 'elsewhere', labels: podFor(identity('app-msi')), node: 'other-node' });
+    const r = await sidecarCall(token, 'resource=https://vault.azure.net');
     expect(r).toMatchObject({ status: 403, body: { error: 'pod_not_on_node' } });
+    expect(r.body.error_description).toContain('runs on node other-node');
   });
 
   it('waits briefly for a pod the informer has not delivered yet', async () => {
@@ -242,11 +250,12 @@ describe('intercepted metadata traffic (caller known by source IP)', () => {
     nmi.pods.remove('demo', 'excepted');
   });
 
-  it('403 for a source address that is no pod of this node', async () => {
+  it('503 with Retry-After for a source address no pod of this node has (yet)', async () => {
     const res = await fetch(`${nmi.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, {
       headers: { Metadata: 'true' },
     });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
   });
 });
 

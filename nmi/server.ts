@@ -42,6 +42,8 @@ export interface NmiSettings {
   /** How long to wait for a pod the informer has not delivered yet. */
   podWaitMs: number;
   forceNamespaced: boolean;
+  /** This node: a token naming another node is refused at once instead of waited for. */
+  nodeName?: string;
   /** Connection cap, idle and header timeouts, longest URL (default: defaultServerLimits). */
   limits?: ServerLimits;
   /** Token requests per caller (pod address; for /host/token the pod named): average per second and burst. */
@@ -92,20 +94,28 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     return tokens.token(found.identity, q.resource);
   }
 
-  async function podNamed(namespace: string, name: string): Promise<NodePod> {
+  /**
+   * A pod of this node by name, waiting briefly for the informer. Not found is transient (503, Retry-After): the
+   * informer may lag a pod that was just scheduled; a token that names another node is permanent (403).
+   */
+  async function podNamed(namespace: string, name: string, tokenNode?: string): Promise<NodePod> {
     const pod = await pods.waitByName(namespace, name, settings.podWaitMs);
-    if (!pod)
+    if (pod) return pod;
+    if (tokenNode && settings.nodeName && tokenNode !== settings.nodeName) {
       throw new HttpError(
         403,
         'pod_not_on_node',
-        `pod ${namespace}/${name} is not a pod of this node (or not yet known to NMI after ${settings.podWaitMs} ms)`,
+        `pod ${namespace}/${name} runs on node ${tokenNode}, not on this node (${settings.nodeName}): ask that node's NMI`,
       );
-    return pod;
+    }
+    throw new HttpError(503, 'pod_not_yet_known', `pod ${namespace}/${name} is not yet known to this node's NMI (waited ${settings.podWaitMs} ms); retry`, {
+      retryAfterSeconds: 1,
+    });
   }
 
   /** The pod a verified token was issued for: on this node, with the same UID (a recreated namesake is not it). */
   async function podOf(caller: Caller): Promise<NodePod> {
-    const pod = await podNamed(caller.namespace, caller.podName);
+    const pod = await podNamed(caller.namespace, caller.podName, caller.nodeName);
     if (pod.uid && pod.uid !== caller.podUID)
       throw new HttpError(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
     return pod;
@@ -136,7 +146,10 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     const parsed = must(parseImdsRequest(url, req.headers));
     const from = normalizeIP(req.socket.remoteAddress ?? '');
     const pod = await pods.waitByIP(from, settings.podWaitMs);
-    if (!pod) throw new HttpError(403, 'pod_not_on_node', `no pod of this node has IP ${from}`);
+    if (!pod)
+      throw new HttpError(503, 'pod_not_yet_known', `no pod of this node has IP ${from} (yet: waited ${settings.podWaitMs} ms); retry`, {
+        retryAfterSeconds: 1,
+      });
     const found = lookupIdentity(pod, parsed.selector, store, { forceNamespaced: settings.forceNamespaced });
     if (!found.ok && found.exception) {
       passThrough(req, res, settings.imdsUrl);

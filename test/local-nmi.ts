@@ -24,9 +24,12 @@ export interface LocalNmi extends RunningNmi {
   pods: PodIndex;
   store: IdentityStore;
   metrics: NmiMetrics;
-  /** Registers a pod on the node and returns the service-account token NMI will accept for it. */
-  addPod(pod: Partial<NodePod> & { name: string; labels: Record<string, string> }): string;
+  /** Registers a pod (on this node unless `node` names another) and returns the service-account token NMI accepts for it. */
+  addPod(pod: Partial<NodePod> & { name: string; labels: Record<string, string>; node?: string }): string;
 }
+
+/** The node the local NMI serves (its tokens name it, as Kubernetes ≥ 1.30 bound tokens do). */
+export const LOCAL_NODE = 'local-node';
 
 export function podFor(identity: AzureIdentity): Record<string, string> {
   return { aadpodidbinding: identity.name };
@@ -78,7 +81,7 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
     },
   };
   const nmi = await startNmi(
-    { listen: { host: '127.0.0.1', port: 0 }, imdsUrl: world.imds.url, nodeIPs: [], podWaitMs: 200, forceNamespaced: false, ...settings },
+    { listen: { host: '127.0.0.1', port: 0 }, imdsUrl: world.imds.url, nodeIPs: [], podWaitMs: 200, forceNamespaced: false, nodeName: LOCAL_NODE, ...settings },
     { pods, store, tokens, reviewer, metrics, log: createLogger('nmi', opts.logLevel ?? 'silent'), ready: () => true },
   );
   let n = 0;
@@ -87,11 +90,11 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
     pods,
     store,
     metrics,
-    addPod(p) {
+    addPod({ node = LOCAL_NODE, ...p }) {
       const pod: NodePod = { namespace: 'demo', uid: `uid-${p.name}`, ips: [], serviceAccount: 'default', hostNetwork: false, ...p };
-      pods.upsert(pod);
+      if (node === LOCAL_NODE) pods.upsert(pod);
       const token = `sa-token-${++n}-${pod.name}`;
-      callers.set(token, { namespace: pod.namespace, podName: pod.name, podUID: pod.uid, serviceAccount: pod.serviceAccount });
+      callers.set(token, { namespace: pod.namespace, podName: pod.name, podUID: pod.uid, serviceAccount: pod.serviceAccount, nodeName: node });
       return token;
     },
   };

@@ -195,7 +195,7 @@ describe('NMI with the real apiserver', () => {
   it('follows CRD changes: a binding added later serves a waiting pod; a removed one stops', async () => {
     const pod = await createPod('late-1', 'late');
     const token = await podToken(pod);
-    expect((await nmiToken(token)).status).toBe(404);
+    expect((await nmiToken(token)).status).toBe(400);
     await kube(
       cluster,
       ['apply', '-f', '-'],
