@@ -8,11 +8,13 @@ import type { ServerLimits } from '../common/serve.ts';
 import type { Logger } from '../common/log.ts';
 import { desiredAssignments } from './assignments.ts';
 import type { HostTokenAuth } from './host-auth.ts';
+import type { AmbiguityPolicy } from './lookup.ts';
 import { cachedReviewer } from './caller.ts';
 import { IdentityStore } from './identity-store.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
 import type { InterceptConfig } from './iptables-rules.ts';
-import { kubeReviewer, kubeSecrets, startInformers, syncAssignments } from './kube.ts';
+import { kubeEvents, kubeReviewer, kubeSecrets, startInformers, syncAssignments } from './kube.ts';
+import { dedupedEvents } from './events.ts';
 import { createNmiMetrics } from './metrics.ts';
 import { msalNetwork } from './msal-network.ts';
 import { PodIndex } from './pod-index.ts';
@@ -38,6 +40,7 @@ export interface DaemonSettings {
   maxTokensPerIdentity?: number;
   /** /host/token: whether the pod's token is required, verified when present, or ignored; its audience; node-IP callers. */
   hostToken?: { auth: HostTokenAuth; audience: string; fromNodeIP: boolean };
+  ambiguousIdentity?: AmbiguityPolicy;
   callerRate?: { ratePerSecond: number; burst: number };
   assignments: boolean;
   intercept?: { config: InterceptConfig; intervalMs: number; binary: string };
@@ -78,6 +81,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       listen: s.listen,
       limits: s.limits,
       nodeName: s.nodeName,
+      ambiguousIdentity: s.ambiguousIdentity,
       callerRate: s.callerRate,
       imdsUrl: s.imdsUrl,
       nodeIPs: s.hostToken?.fromNodeIP && s.nodeIP ? [s.nodeIP] : [],
@@ -85,7 +89,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       podWaitMs: s.podWaitMs,
       forceNamespaced: s.forceNamespaced,
     },
-    { pods, store, tokens, reviewer, hostReviewer, metrics, log, ready: () => ready },
+    { pods, store, tokens, reviewer, hostReviewer, metrics, log, events: dedupedEvents(kubeEvents(s.kc, s.nodeName, log)), ready: () => ready },
   );
 
   // AzureAssignedIdentity objects follow the informers, at most once a second, and fully every minute.

@@ -19,6 +19,7 @@ import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { assignmentObject, NODE_LABEL, planAssignments, type Assignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
+import type { PodEvents } from './events.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { toNodePod, type PodIndex } from './pod-index.ts';
 import { CredentialError, type SecretData } from './sp-credentials.ts';
@@ -125,6 +126,7 @@ export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
       } catch (err) {
         throw unavailable(503, `TokenReview failed${err instanceof ApiException ? ` (HTTP ${err.code})` : errnoSuffix(err)}; cannot authenticate the caller`, {
           cause: err,
+          retryAfterSeconds: 2,
         });
       }
       return callerFromReview(review.status, audience);
@@ -178,4 +180,30 @@ export async function syncAssignments(kc: KubeConfig, nodeName: string, desired:
     }
   }
   return { created: plan.create.length, removed: plan.remove.length };
+}
+
+/** Warning Events on pods (`kubectl describe pod`), as podid-nmi on this node; failures are logged, never thrown. */
+export function kubeEvents(kc: KubeConfig, nodeName: string, log: Logger): PodEvents {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    warn(pod, reason, message) {
+      const now = new Date();
+      const body = {
+        metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid || undefined },
+        type: 'Warning',
+        reason,
+        message,
+        source: { component: 'podid-nmi', host: nodeName },
+        reportingComponent: 'podid-nmi',
+        reportingInstance: nodeName,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      };
+      core.createNamespacedEvent({ namespace: pod.namespace, body }).catch((err: unknown) => {
+        log.warn({ reason, pod: `${pod.namespace}/${pod.name}`, code: err instanceof ApiException ? err.code : undefined }, 'cannot write an Event');
+      });
+    },
+  };
 }

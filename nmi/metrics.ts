@@ -9,6 +9,7 @@ export interface NmiMetrics {
   upstream: Histogram<'provider' | 'outcome'>;
   indexed: Gauge<'kind'>;
   hostUnauthenticated: Counter;
+  ambiguous: Counter<'endpoint'>;
 }
 
 export function createNmiMetrics(): NmiMetrics {
@@ -33,6 +34,12 @@ export function createNmiMetrics(): NmiMetrics {
       help: 'Latency of token calls to IMDS (imds) and Azure AD (msal), by outcome.',
       labelNames: ['provider', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    ambiguous: new Counter({
+      name: 'podid_nmi_ambiguous_identity_total',
+      help: 'Token requests from pods holding several identities that named none and were served the first (--ambiguous-identity=first), by endpoint.',
+      labelNames: ['endpoint'],
       registers: [registry],
     }),
     hostUnauthenticated: new Counter({

@@ -58,6 +58,18 @@ describe('sidecar endpoint: one token per identity type', () => {
     else expect(world.aad.requests.at(-1)).toMatchObject({ clientId: id.clientID, credential: via });
   });
 
+  // Azure AD takes everything before the last "/" of a scope as the resource; ARM and Azure SQL compare `aud` exactly.
+  it.each(['https://management.core.windows.net/', 'https://database.windows.net/', 'https://vault.azure.net'])(
+    'a service principal token for %s has exactly that audience',
+    async (resource) => {
+      const token = nmi.addPod({ name: `aud-${resource.length}-${resource.at(-1) === '/' ? 'slash' : 'plain'}`, labels: podFor(identity('sp-secret')) });
+      const r = await sidecarCall(token, `resource=${encodeURIComponent(resource)}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(world.tenant.verify(r.body.access_token).aud).toBe(resource);
+      expect(r.body.resource).toBe(resource);
+    },
+  );
+
   it('type 2 from a PKCS#12 Secret (with password) through MSAL', async () => {
     const pem = world.secrets.get('demo/sp-cert')!.certificate!.toString();
     const key = forge.pki.privateKeyFromPem(pem.slice(pem.indexOf('-----BEGIN', 10)));
@@ -71,15 +83,22 @@ describe('sidecar endpoint: one token per identity type', () => {
     expect(world.aad.requests.at(-1)).toMatchObject({ clientId: sp.clientID, credential: 'certificate' });
   });
 
-  it('selects among several identities by msi_res_id, and says 409 when none is named', async () => {
+  it('selects among several identities by msi_res_id; with none named serves the first by name, counts it and warns the pod', async () => {
     nmi.store.upsertBinding({ name: 'two-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'two' });
     nmi.store.upsertBinding({ name: 'two-b', namespace: 'demo', namespaced: false, azureIdentity: 'other-msi', selector: 'two' });
     const token = nmi.addPod({ name: 'pod-two', labels: { aadpodidbinding: 'two' } });
-    const ambiguous = await sidecarCall(token, 'resource=https://storage.azure.com');
-    expect(ambiguous).toMatchObject({ status: 409, body: { error: 'ambiguous_identity' } });
+    const unnamed = await sidecarCall(token, 'resource=https://storage.azure.com');
+    expect(unnamed.status).toBe(200);
+    expect(world.tenant.verify(unnamed.body.access_token).oid).toBe(world.msi.objectId); // demo/app-msi sorts before demo/other-msi
+    expect(nmi.events.at(-1)).toMatchObject({ pod: 'demo/pod-two', reason: 'AmbiguousIdentity' });
+    expect(nmi.events.at(-1)!.message).toContain('holds 2 identities (demo/app-msi, demo/other-msi)');
+    expect(await (await fetch(`${nmi.url}/metrics`)).text()).toMatch(/podid_nmi_ambiguous_identity_total\{endpoint="sidecar"\} 1/);
     const picked = await sidecarCall(token, `resource=https://storage.azure.com&msi_res_id=${encodeURIComponent(world.msi2.resourceId)}`);
     expect(picked.status).toBe(200);
     expect(world.tenant.verify(picked.body.access_token).oid).toBe(world.msi2.objectId);
+    // The Secrets Store CSI provider never names an identity: /host/token gets the same first one.
+    const csi = await fetch(`${nmi.url}/host/token/?resource=https://vault.azure.net`, { headers: { podname: 'pod-two', podns: 'demo' } });
+    expect(((await csi.json()) as { clientid: string }).clientid).toBe(world.msi.clientId);
   });
 });
 
@@ -273,5 +292,23 @@ describe('/host/token with --host-token-auth=required', () => {
     expect(bare.status).toBe(401);
     expect(((await bare.json()) as { error_description: string }).error_description).toContain('--host-token-auth=required');
     expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+});
+
+describe('--ambiguous-identity=refuse', () => {
+  let strict: LocalNmi;
+  beforeAll(async () => {
+    strict = await startLocalNmi(world, dir, { ambiguousIdentity: 'refuse' });
+  });
+  afterAll(async () => strict?.close());
+
+  it('answers 409 listing the identities when none is named', async () => {
+    strict.store.upsertBinding({ name: 'two-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'two' });
+    strict.store.upsertBinding({ name: 'two-b', namespace: 'demo', namespaced: false, azureIdentity: 'other-msi', selector: 'two' });
+    const token = strict.addPod({ name: 'pod-two', labels: { aadpodidbinding: 'two' } });
+    const res = await fetch(`${strict.url}/sidecar/token?resource=https://vault.azure.net`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toBe('ambiguous_identity');
+    expect(strict.events).toEqual([]);
   });
 });

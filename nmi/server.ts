@@ -21,10 +21,12 @@ import {
   type NmiTokenQuery,
 } from '../tokens/nmi-contract.ts';
 import { IMDS_TOKEN_PATH, forwardedRefusal, header, imdsBody, parseImdsRequest, type Token } from '../tokens/wire.ts';
+import type { IdentitySelector } from '../identity/select.ts';
 import type { Caller, Reviewer } from './caller.ts';
 import { hostTokenPod, type HostTokenAuth } from './host-auth.ts';
 import type { IdentityStore } from './identity-store.ts';
-import { lookupIdentity } from './lookup.ts';
+import { lookupIdentity, type AmbiguityPolicy, type Lookup } from './lookup.ts';
+import type { PodEvents } from './events.ts';
 import type { NmiMetrics } from './metrics.ts';
 import { passThrough } from './passthrough.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -44,6 +46,8 @@ export interface NmiSettings {
   forceNamespaced: boolean;
   /** This node: a token naming another node is refused at once instead of waited for. */
   nodeName?: string;
+  /** A pod holding several identities asking without a selector: serve the first (default, as aad-pod-identity) or refuse (409). */
+  ambiguousIdentity?: AmbiguityPolicy;
   /** Connection cap, idle and header timeouts, longest URL (default: defaultServerLimits). */
   limits?: ServerLimits;
   /** Token requests per caller (pod address; for /host/token the pod named): average per second and burst. */
@@ -59,6 +63,8 @@ export interface NmiParts {
   hostReviewer?: Reviewer;
   metrics: NmiMetrics;
   log: Logger;
+  /** Warning Events on pods (none when absent, e.g. in-process tests). */
+  events?: PodEvents;
   /** True once the informers have synced. */
   ready: () => boolean;
 }
@@ -88,8 +94,26 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
   const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
   const now = () => Date.now() / 1000;
 
-  async function tokenFor(pod: NodePod, q: NmiTokenQuery): Promise<Token> {
-    const found = lookupIdentity(pod, q.selector, store, { forceNamespaced: settings.forceNamespaced });
+  const lookupOptions = { forceNamespaced: settings.forceNamespaced, ambiguous: settings.ambiguousIdentity };
+
+  /** The pod's identity for this request; a choice among several is counted, logged and told to the pod's owner. */
+  function identityFor(pod: NodePod, selector: IdentitySelector, endpoint: Endpoint): Lookup {
+    const found = lookupIdentity(pod, selector, store, lookupOptions);
+    if (found.ok && found.choseAmong) {
+      const chosen = `${found.identity.namespace}/${found.identity.name}`;
+      const message =
+        `pod ${pod.namespace}/${pod.name} holds ${found.choseAmong.length} identities (${found.choseAmong.join(', ')}) and asked without ` +
+        `client_id, object_id or msi_res_id: podid served ${chosen}, the first by namespace/name as aad-pod-identity did. ` +
+        `Name the identity in the request, or run NMI with --ambiguous-identity=refuse.`;
+      metrics.ambiguous.inc({ endpoint });
+      parts.events?.warn(pod, 'AmbiguousIdentity', message);
+      log.warn({ endpoint, pod: `${pod.namespace}/${pod.name}`, chosen, held: found.choseAmong }, 'several identities, none named: served the first');
+    }
+    return found;
+  }
+
+  async function tokenFor(pod: NodePod, q: NmiTokenQuery, endpoint: Endpoint): Promise<Token> {
+    const found = identityFor(pod, q.selector, endpoint);
     if (!found.ok) throw new HttpError(found.status, found.error, found.message);
     return tokens.token(found.identity, q.resource);
   }
@@ -124,7 +148,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
   /** The sidecar contract: the caller is the pod its projected token was issued for (TokenReview). */
   async function sidecarToken(req: IncomingMessage, _res: ServerResponse, url: URL): Promise<Reply> {
     const pod = await podOf(await reviewer.review(must(bearerToken(req.headers))));
-    return ok(sidecarTokenBody(await tokenFor(pod, must(sidecarTokenQuery(url)))));
+    return ok(sidecarTokenBody(await tokenFor(pod, must(sidecarTokenQuery(url)), 'sidecar')));
   }
 
   /** The Secrets Store CSI driver on the host: the pod's token when it sends one (host-auth.ts), else the pod it names. */
@@ -138,7 +162,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     const who = must(hostTokenPod(mode, r.named, caller));
     if (!who.authenticated) metrics.hostUnauthenticated.inc();
     const pod = caller ? await podOf(caller) : await podNamed(who.namespace, who.name);
-    return ok(hostTokenBody(await tokenFor(pod, r.query), now()));
+    return ok(hostTokenBody(await tokenFor(pod, r.query, 'host'), now()));
   }
 
   /** Intercepted metadata traffic: the caller is the pod at the source address; exception pods pass through. */
@@ -150,7 +174,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
       throw new HttpError(503, 'pod_not_yet_known', `no pod of this node has IP ${from} (yet: waited ${settings.podWaitMs} ms); retry`, {
         retryAfterSeconds: 1,
       });
-    const found = lookupIdentity(pod, parsed.selector, store, { forceNamespaced: settings.forceNamespaced });
+    const found = identityFor(pod, parsed.selector, 'intercept');
     if (!found.ok && found.exception) {
       passThrough(req, res, settings.imdsUrl);
       return undefined;

@@ -9,6 +9,7 @@ import { createLogger } from '../common/log.ts';
 import type { AzureIdentity } from '../identity/crds.ts';
 import { unauthorized } from '../common/http-error.ts';
 import type { Caller, Reviewer } from '../nmi/caller.ts';
+import type { PodEvents } from '../nmi/events.ts';
 import { IdentityStore } from '../nmi/identity-store.ts';
 import { createNmiMetrics, type NmiMetrics } from '../nmi/metrics.ts';
 import { msalNetwork } from '../nmi/msal-network.ts';
@@ -24,6 +25,8 @@ export interface LocalNmi extends RunningNmi {
   pods: PodIndex;
   store: IdentityStore;
   metrics: NmiMetrics;
+  /** The warning Events NMI would have written, in order. */
+  events: Array<{ pod: string; reason: string; message: string }>;
   /** Registers a pod (on this node unless `node` names another) and returns the service-account token NMI accepts for it. */
   addPod(pod: Partial<NodePod> & { name: string; labels: Record<string, string>; node?: string }): string;
 }
@@ -72,6 +75,8 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
     maxPerIdentity: opts.maxPerIdentity,
     metrics,
   });
+  const events: LocalNmi['events'] = [];
+  const recorder: PodEvents = { warn: (pod, reason, message) => events.push({ pod: `${pod.namespace}/${pod.name}`, reason, message }) };
   const callers = new Map<string, Caller>();
   const reviewer: Reviewer = {
     review: async (token) => {
@@ -82,7 +87,7 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
   };
   const nmi = await startNmi(
     { listen: { host: '127.0.0.1', port: 0 }, imdsUrl: world.imds.url, nodeIPs: [], podWaitMs: 200, forceNamespaced: false, nodeName: LOCAL_NODE, ...settings },
-    { pods, store, tokens, reviewer, metrics, log: createLogger('nmi', opts.logLevel ?? 'silent'), ready: () => true },
+    { pods, store, tokens, reviewer, metrics, events: recorder, log: createLogger('nmi', opts.logLevel ?? 'silent'), ready: () => true },
   );
   let n = 0;
   return {
@@ -90,6 +95,7 @@ export async function startLocalNmi(world: World, dir: string, settings: Partial
     pods,
     store,
     metrics,
+    events,
     addPod({ node = LOCAL_NODE, ...p }) {
       const pod: NodePod = { namespace: 'demo', uid: `uid-${p.name}`, ips: [], serviceAccount: 'default', hostNetwork: false, ...p };
       if (node === LOCAL_NODE) pods.upsert(pod);

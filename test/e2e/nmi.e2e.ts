@@ -212,7 +212,7 @@ describe('NMI with the real apiserver', () => {
       'the binding removal to be seen',
       async () => {
         const r = await nmiToken(token, 'resource=https://other.example');
-        return r.status === 404 ? r : undefined;
+        return r.status === 400 ? r : undefined;
       },
       20_000,
     );
