@@ -218,4 +218,34 @@ describe('NMI with the real apiserver', () => {
     );
     expect(gone.body.error_description).toBe(`pod ${NS}/late-1 has aadpodidbinding=late but no AzureIdentityBinding has selector late`);
   });
+
+  it('a pod holding two identities and naming none gets the first, and a Warning Event says so (podid-nmi RBAC)', async () => {
+    await kube(
+      cluster,
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: ['app-msi', 'sp-secret'].map((identity) => ({
+          apiVersion: 'aadpodidentity.k8s.io/v1',
+          kind: 'AzureIdentityBinding',
+          metadata: { name: `both-${identity}`, namespace: NS },
+          spec: { azureIdentity: identity, selector: 'both' },
+        })),
+      }),
+    );
+    const pod = await createPod('two-ids', 'both');
+    const token = await podToken(pod);
+    const r = await eventually('both bindings to be served', async () => {
+      const x = await nmiToken(token);
+      return x.status === 200 ? x : undefined;
+    });
+    expect(world.tenant.verify(r.body.access_token).oid).toBe(world.msi.objectId); // e2e-nmi/app-msi sorts first
+    const events = await eventually('the AmbiguousIdentity event', async () => {
+      const list = await api(cluster, 'GET', `/api/v1/namespaces/${NS}/events?fieldSelector=involvedObject.name=two-ids,reason=AmbiguousIdentity`);
+      return list.body.items?.length ? list.body.items : undefined;
+    });
+    expect(events[0]).toMatchObject({ type: 'Warning', source: { component: 'podid-nmi', host: NODE } });
+    expect(events[0].message).toContain('holds 2 identities');
+  });
 });
