@@ -54,7 +54,7 @@ describe('podid webhook settings', () => {
     expect(s.maxRequestBytes).toBe(7 * 1024 * 1024);
     expect(s.injection).toMatchObject({
       port: 2578,
-      envFlavour: 'both',
+      envFlavour: 'all',
       tokenExpirationSeconds: 3600,
       resources: { cpuLimit: undefined, memoryLimit: '128Mi' },
     });

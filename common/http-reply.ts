@@ -2,8 +2,8 @@
 // Reply instead of writing to the response, so they stay testable and every server writes the same way.
 // Type-only imports: the sidecar uses this and must not load node:http through ESM (see node-http.ts).
 
-import type { ServerResponse } from 'node:http';
-import type { HttpError } from './http-error.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './http-error.ts';
 
 export interface Reply {
   status: number;
@@ -29,4 +29,20 @@ export function send(res: ServerResponse, reply: Reply): void {
   const contentType = reply.contentType ?? (typeof reply.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8');
   res.writeHead(reply.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...reply.headers });
   res.end(text);
+}
+
+/** A request's body as text, at most `max` bytes (413 past it; the rest is read and dropped, so the answer arrives). */
+export function readBody(req: IncomingMessage, max: number): Promise<string | HttpError> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= max) chunks.push(c);
+    });
+    req.on('end', () =>
+      resolve(size > max ? new HttpError(413, 'request_too_large', `the request body is larger than ${max} bytes`) : Buffer.concat(chunks).toString('utf8')),
+    );
+    req.on('error', () => resolve(new HttpError(400, 'bad_request', 'the request body could not be read')));
+  });
 }

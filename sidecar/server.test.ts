@@ -124,6 +124,21 @@ describe('sidecar behaviour', () => {
     expect(calls.length).toBe(before + 1);
   });
 
+  // msrestazure and go-autorest's adal, with only MSI_ENDPOINT set, POST a form with Metadata: true.
+  it('serves the legacy MSI_ENDPOINT protocol: a POSTed form, answered like IMDS', async () => {
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(`${sidecar.tokenUrl}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+    const res = await post('resource=https%3A%2F%2Fmanagement.core.windows.net%2F&client_id=abc', { metadata: 'true' });
+    const body = (await res.json()) as Record<string, string>;
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ token_type: 'Bearer', resource: 'https://management.core.windows.net/', client_id: 'abc' });
+    expect(typeof body.expires_on).toBe('string');
+    expect(calls.at(-1)!.query).toContain('client_id=abc');
+    expect((await post('resource=https%3A%2F%2Fx.example', {})).status).toBe(400); // no Metadata header
+    expect((await post(`resource=${'x'.repeat(10_000)}`, { metadata: 'true' })).status).toBe(413);
+    expect((await fetch(`${sidecar.tokenUrl}/oauth2/token?resource=https://x.example`, { headers: { metadata: 'true' } })).status).toBe(405);
+  });
+
   it('re-reads the rotated service-account token', async () => {
     await writeFile(tokenFile, 'sa-token-2\n');
     await imds('resource=https://rotated.example');

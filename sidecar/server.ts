@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
-import { errorReply, ok, send, urlTooLong, type Reply } from '../common/http-reply.ts';
+import { errorReply, ok, readBody, send, urlTooLong, type Reply } from '../common/http-reply.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import { http } from '../common/node-http.ts';
 import { applyLimits, closeServer, defaultServerLimits, listenOn, type ServerLimits } from '../common/serve.ts';
@@ -12,6 +12,9 @@ import { TokenCache } from '../tokens/token-cache.ts';
 import {
   APP_SERVICE_TOKEN_PATH,
   IMDS_TOKEN_PATH,
+  LEGACY_MSI_TOKEN_PATH,
+  MAX_FORM_BYTES,
+  parseLegacyMsiRequest,
   appServiceBody,
   cacheKey,
   imdsBody,
@@ -64,14 +67,19 @@ function router(routes: Record<string, Route>, caseless: boolean, what: string, 
 export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, log: SidecarLog): Promise<RunningSidecar> {
   const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries });
   const cached = (request: TokenRequest): Promise<Token> => cache.get(cacheKey(request), () => nmi.token(request));
+  const imdsTokenBody = (t: Token) => imdsBody(t, Date.now() / 1000);
   let ready = false;
 
   /** One flavour's token route: parse, answer from the cache (or NMI), shape the body as the flavour does. */
   const tokenRoute =
-    (parse: (url: URL, req: IncomingMessage) => TokenRequest | HttpError, body: (t: Token) => Record<string, string>): Route =>
+    (
+      method: 'GET' | 'POST',
+      parse: (url: URL, req: IncomingMessage) => TokenRequest | HttpError | Promise<TokenRequest | HttpError>,
+      body: (t: Token) => Record<string, string>,
+    ): Route =>
     async (req, url) => {
-      if (req.method !== 'GET') return errorReply(new HttpError(405, 'invalid_request', 'use GET'));
-      const request = parse(url, req);
+      if (req.method !== method) return errorReply(new HttpError(405, 'invalid_request', `use ${method}`));
+      const request = await parse(url, req);
       if (request instanceof HttpError) return errorReply(request);
       try {
         return ok(body(await cached(request)));
@@ -85,13 +93,19 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
 
   // MSAL asks for `/metadata/identity/oauth2/token/` (trailing slash); App Service paths vary in case.
   const tokenRoutes: Record<string, Route> = {
-    [IMDS_TOKEN_PATH]: tokenRoute(
-      (url, req) => parseImdsRequest(url, req.headers),
-      (t) => imdsBody(t, Date.now() / 1000),
+    [IMDS_TOKEN_PATH]: tokenRoute('GET', (url, req) => parseImdsRequest(url, req.headers), imdsTokenBody),
+    // MSI_ENDPOINT for msrestazure (Azure CLI 2.45) and go-autorest's adal: a POSTed form, answered like IMDS.
+    [LEGACY_MSI_TOKEN_PATH]: tokenRoute(
+      'POST',
+      async (_url, req) => {
+        const text = await readBody(req, MAX_FORM_BYTES);
+        return text instanceof HttpError ? text : parseLegacyMsiRequest(new URLSearchParams(text), req.headers);
+      },
+      imdsTokenBody,
     ),
   };
   if (settings.identityHeader) {
-    tokenRoutes[APP_SERVICE_TOKEN_PATH] = tokenRoute((url, req) => parseAppServiceRequest(url, req.headers, settings.identityHeader), appServiceBody);
+    tokenRoutes[APP_SERVICE_TOKEN_PATH] = tokenRoute('GET', (url, req) => parseAppServiceRequest(url, req.headers, settings.identityHeader), appServiceBody);
   }
 
   /** Ready once NMI has answered (and, if asked, a first token is cached); after that the cache serves. */

@@ -9,10 +9,18 @@ import type { IdentitySelector } from '../identity/select.ts';
 export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
 /** The App Service token path the sidecar serves (`IDENTITY_ENDPOINT` points here). */
 export const APP_SERVICE_TOKEN_PATH = '/msi/token';
+/**
+ * The legacy MSI endpoint path (`MSI_ENDPOINT`): what msrestazure (Azure CLI 2.45) and go-autorest's adal
+ * (external-dns, older cert-manager) call when MSI_ENDPOINT is set without MSI_SECRET: a POST of a form
+ * (`resource`, and `client_id`, `object_id` or `msi_res_id`) with `Metadata: true`, answered like IMDS.
+ */
+export const LEGACY_MSI_TOKEN_PATH = '/oauth2/token';
+/** Largest form body the legacy endpoint reads. */
+export const MAX_FORM_BYTES = 8192;
 /** The IMDS api-version podid asks the node's IMDS with. */
 export const IMDS_API_VERSION = '2018-02-01';
 
-export type Flavour = 'imds' | 'appservice';
+export type Flavour = 'imds' | 'appservice' | 'msi';
 
 export interface TokenRequest {
   flavour: Flavour;
@@ -144,6 +152,15 @@ export function parseAppServiceRequest(url: URL, headers: Headers, expectedHeade
   if (!q.get('api-version')) return bad(400, 'invalid_request', "Required query variable 'api-version' is missing");
   const r = resourceAndSelector(q, 'appservice');
   return r instanceof HttpError ? r : { flavour: 'appservice', ...r };
+}
+
+/** The legacy MSI endpoint's request: a form body (already read) with `Metadata: true`; selectors as IMDS names them. */
+export function parseLegacyMsiRequest(form: URLSearchParams, headers: Headers): TokenRequest | HttpError {
+  const forwarded = forwardedRefusal(headers);
+  if (forwarded) return forwarded;
+  if (header(headers, 'metadata')?.toLowerCase() !== 'true') return bad(400, 'invalid_request', 'Required metadata header not specified');
+  const r = resourceAndSelector(form, 'imds');
+  return r instanceof HttpError ? r : { flavour: 'msi', ...r };
 }
 
 /** The IMDS success body: every number as a string. */

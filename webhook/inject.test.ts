@@ -106,6 +106,36 @@ const cases: Case[] = [
     },
   },
   {
+    // msrestazure (Azure CLI 2.45) and go-autorest's adal read only MSI_ENDPOINT; newer SDKs pick the App Service pair first.
+    name: 'the default flavour adds MSI_ENDPOINT beside the App Service pair for older clients',
+    pod: labeled(),
+    outcome: 'injected',
+    check: (p, warnings) => {
+      expect(envOf(p.spec.containers[0])).toMatchObject({ IDENTITY_ENDPOINT: ENDPOINT, MSI_ENDPOINT: `${HOST}/oauth2/token` });
+      expect(envOf(p.spec.containers[0]).MSI_SECRET).toBeUndefined();
+      expect(warnings).toEqual([]);
+    },
+  },
+  {
+    name: 'no MSI_ENDPOINT where the App Service pair is not added (alone it would mean Cloud Shell to newer SDKs)',
+    pod: labeled({ containers: [app('app', { env: [{ name: 'IMDS_ENDPOINT', value: 'http://arc' }] })] }),
+    outcome: 'injected',
+    check: (p) => {
+      expect(envOf(p.spec.containers[0]).MSI_ENDPOINT).toBeUndefined();
+      expect(envOf(p.spec.containers[0]).IDENTITY_ENDPOINT).toBeUndefined();
+    },
+  },
+  {
+    name: "a container with msrestazure's App Service marker gets the pair but not MSI_ENDPOINT, with a warning",
+    pod: labeled({ containers: [app('app', { env: [{ name: 'APPSETTING_WEBSITE_SITE_NAME', value: 'site' }] })] }),
+    outcome: 'injected',
+    check: (p, warnings) => {
+      expect(envOf(p.spec.containers[0]).IDENTITY_ENDPOINT).toBe(ENDPOINT);
+      expect(envOf(p.spec.containers[0]).MSI_ENDPOINT).toBeUndefined();
+      expect(warnings.join()).toContain('sets APPSETTING_WEBSITE_SITE_NAME; podid did not add MSI_ENDPOINT');
+    },
+  },
+  {
     name: 'empty initContainers array',
     pod: labeled({ initContainers: [] }),
     outcome: 'injected',
@@ -127,7 +157,7 @@ const cases: Case[] = [
     check: (p) => {
       const env = p.spec.containers[0]!.env!;
       expect(env.slice(0, 2).map((e) => e.name)).toEqual(['LOG', 'FROM']);
-      expect(env.map((e) => e.name)).toEqual(['LOG', 'FROM', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER']);
+      expect(env.map((e) => e.name)).toEqual(['LOG', 'FROM', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'MSI_ENDPOINT']);
     },
   },
   {

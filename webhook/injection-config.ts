@@ -35,7 +35,7 @@ export const defaultInjectionConfig: InjectionConfig = {
   nmiPort: 2579,
   tokenAudience: 'podid',
   tokenExpirationSeconds: 3600,
-  envFlavour: 'both',
+  envFlavour: 'all',
   resources: { cpuRequest: '5m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
   runAsUser: 65532,
 };

@@ -5,8 +5,12 @@
 //   MSI_ENDPOINT (+ MSI_SECRET)                                      → Cloud Shell / Machine Learning
 //   IDENTITY_ENDPOINT + IMDS_ENDPOINT                                → Azure Arc
 //   otherwise IMDS, whose host AZURE_POD_IDENTITY_AUTHORITY_HOST overrides.
+// (msal-node's selectManagedIdentitySource, MSAL Go's managedidentity.GetSource and Python azure-identity's
+// ManagedIdentityCredential all test the App Service pair before MSI_ENDPOINT.) Older clients read only
+// MSI_ENDPOINT: msrestazure (Azure CLI 2.45) and go-autorest's adal (getMSIType) POST a form to it when
+// MSI_SECRET is unset, which the sidecar serves at /oauth2/token.
 
-import { APP_SERVICE_TOKEN_PATH } from '../tokens/wire.ts';
+import { APP_SERVICE_TOKEN_PATH, LEGACY_MSI_TOKEN_PATH } from '../tokens/wire.ts';
 import type { EnvVar } from './pod.ts';
 
 /** Where the sidecar serves tokens inside the pod, and the pod's App Service header secret. */
@@ -22,6 +26,8 @@ export interface EnvPart {
   conflicts: readonly string[];
   /** Why the part was left out, given the variables of it (or its conflicts) the container sets. */
   warning(containerName: string, present: readonly string[]): string;
+  /** Added only where this other part is in place too (its variables change what this one means to SDKs). */
+  requires?: EnvPart;
 }
 
 export const IMDS_HOST_VAR = 'AZURE_POD_IDENTITY_AUTHORITY_HOST';
@@ -46,4 +52,18 @@ export const appServicePart: EnvPart = {
   conflicts: ['IDENTITY_SERVER_THUMBPRINT', 'IMDS_ENDPOINT', 'MSI_ENDPOINT', 'MSI_SECRET'],
   warning: (c, present) =>
     `container ${c} sets ${present.join(', ')}; podid did not add ${IDENTITY_ENDPOINT}/${IDENTITY_HEADER} so SDKs keep the flow those select`,
+};
+
+export const MSI_ENDPOINT = 'MSI_ENDPOINT';
+
+/**
+ * Legacy flavour for msrestazure and adal: MSI_ENDPOINT alone. Alone it would mean Cloud Shell to newer SDKs, so
+ * it is added only beside the App Service pair, which they select first; never with MSI_SECRET (Azure ML / App
+ * Service 2017 to adal) or APPSETTING_WEBSITE_SITE_NAME (msrestazure's App Service flow).
+ */
+export const msiEndpointPart: EnvPart = {
+  vars: (addr) => [{ name: MSI_ENDPOINT, value: `${sidecarBase(addr)}${LEGACY_MSI_TOKEN_PATH}` }],
+  conflicts: ['MSI_SECRET', 'APPSETTING_WEBSITE_SITE_NAME'],
+  warning: (c, present) => `container ${c} sets ${present.join(', ')}; podid did not add ${MSI_ENDPOINT} for older clients (msrestazure, adal)`,
+  requires: appServicePart,
 };

@@ -6,15 +6,16 @@
 // For every part the rule is the same: podid never overrides a variable the container sets. If the
 // container sets none of the part's variables or conflicts, the part is added; if it sets exactly the
 // part's variables with podid's values (an earlier admission), nothing changes; otherwise the part is
-// left out with a warning.
+// left out with a warning. A part that `requires` another is added only where that one is in place.
 
 import type { EnvVar } from './pod.ts';
-import { appServicePart, imdsHostPart, type EnvPart, type SidecarEndpoint } from './sdk-env-parts.ts';
+import { appServicePart, imdsHostPart, msiEndpointPart, type EnvPart, type SidecarEndpoint } from './sdk-env-parts.ts';
 
 const FLAVOURS = {
   imds: [imdsHostPart],
   appservice: [appServicePart],
   both: [imdsHostPart, appServicePart],
+  all: [imdsHostPart, appServicePart, msiEndpointPart],
 } as const satisfies Record<string, readonly EnvPart[]>;
 
 /** Which variables send SDKs to the sidecar: IMDS (`AZURE_POD_IDENTITY_AUTHORITY_HOST`), App Service, or both. */
@@ -33,12 +34,23 @@ export interface SdkEnvPlan {
 /** `existing` maps each variable the container sets to its literal value (undefined for valueFrom). */
 export function planSdkEnv(containerName: string, existing: ReadonlyMap<string, string | undefined>, addr: SidecarAddress): SdkEnvPlan {
   const plan: SdkEnvPlan = { add: [], warnings: [] };
-  for (const part of FLAVOURS[addr.flavour]) {
+  const parts: readonly EnvPart[] = FLAVOURS[addr.flavour];
+  // A variable another part of this flavour set with podid's value (an earlier admission) is no conflict.
+  const podids = new Map(parts.flatMap((p) => p.vars(addr)).map((v) => [v.name, v.value]));
+  const setByPodid = (name: string) => podids.has(name) && existing.get(name) === podids.get(name);
+  const inPlace = new Set<EnvPart>();
+  for (const part of parts) {
+    if (part.requires && !inPlace.has(part.requires)) continue;
     const vars = part.vars(addr);
-    const present = [...new Set([...vars.map((v) => v.name), ...part.conflicts])].filter((name) => existing.has(name));
-    const ours = present.length === vars.length && vars.every((v) => existing.get(v.name) === v.value);
+    const conflicts = part.conflicts.filter((name) => existing.has(name) && !setByPodid(name));
+    const present = [...vars.map((v) => v.name).filter((name) => existing.has(name)), ...conflicts];
+    const ours = conflicts.length === 0 && vars.every((v) => existing.has(v.name) && existing.get(v.name) === v.value);
     if (present.length === 0) plan.add.push(...vars);
-    else if (!ours) plan.warnings.push(part.warning(containerName, present));
+    else if (!ours) {
+      plan.warnings.push(part.warning(containerName, present));
+      continue;
+    }
+    inPlace.add(part);
   }
   return plan;
 }

@@ -91,7 +91,7 @@ afterAll(async () => {
 });
 
 /** Exactly the variables the webhook injects into an app container, for one env flavour. */
-function injectedEnv(pod: 'multi' | 'single', flavour: 'both' | 'imds'): Record<string, string> {
+function injectedEnv(pod: 'multi' | 'single', flavour: 'all' | 'both' | 'imds'): Record<string, string> {
   const port = Number(new URL(sidecars[pod].proc!.tokenUrl).port);
   const plan = planSdkEnv('app', new Map(), { port, flavour, identityHeader: sidecars[pod].header });
   return Object.fromEntries(plan.add.map((e) => [e.name, e.value ?? '']));
@@ -122,7 +122,7 @@ function run(argv: string[], env: Record<string, string>): Promise<{ code: numbe
 }
 
 const flavours = [
-  ['App Service variables (webhook default)', 'both'],
+  ['the webhook default variables', 'all'],
   ['AZURE_POD_IDENTITY_AUTHORITY_HOST only', 'imds'],
 ] as const;
 
@@ -174,6 +174,40 @@ for (const client of clients) {
     }
   });
 }
+
+// Clients older than the App Service 2019 API read only MSI_ENDPOINT (msrestazure's MSIAuthentication,
+// go-autorest adal's getMSIType): with MSI_SECRET unset both POST a form to it with Metadata: true. The webhook's
+// default variables include it beside the App Service pair, which newer SDKs pick first.
+const ARM = 'https://management.core.windows.net/';
+const oldClients: Array<[string, () => string | undefined, (sel: Selector) => string[]]> = [
+  [
+    'msrestazure (Azure CLI 2.45 and Python apps of its era)',
+    () => (existsSync('/usr/lib/python3/dist-packages/msrestazure') ? undefined : 'Debian python3-msrestazure is not installed (test/compat/setup.sh)'),
+    (sel) => ['/usr/bin/python3', join(ROOT, 'test/compat/clients/python_msrestazure.py'), ARM, sel],
+  ],
+  [
+    'go-autorest adal (external-dns, older cert-manager)',
+    () => (existsSync(join(ROOT, '.cache/bin/podid-compat-adal')) ? undefined : 'the adal client is not built (test/compat/setup.sh builds it)'),
+    (sel) => [join(ROOT, '.cache/bin/podid-compat-adal'), ARM, sel],
+  ],
+];
+describe.each(oldClients)('%s with the webhook default variables', (name, missing, argv) => {
+  const cases: Array<[string, () => Selector, () => Record<string, string>]> = [
+    ['user-assigned by client ID', () => `clientId=${world.msi.clientId}`, () => ({ oid: world.msi.objectId })],
+    ['user-assigned by resource ID', () => `resourceId=${world.msi2.resourceId}`, () => ({ oid: world.msi2.objectId })],
+  ];
+  it.each(cases)('%s: a token for ARM, audience kept exactly', async (_n, selector, expected) => {
+    expect(missing(), `${name} cannot run here`).toBeUndefined();
+    const r = await run(argv(selector()), injectedEnv('multi', 'all'));
+    expect(r.code, `${name} failed:\n${r.stderr.slice(-2000)}`).toBe(0);
+    expect(world.tenant.verify(r.stdout.trim())).toMatchObject({ aud: ARM, tid: world.tenant.id, ...expected() });
+  });
+  it('with only the App Service pair (--env-flavour both) it does not reach the sidecar', async () => {
+    expect(missing(), `${name} cannot run here`).toBeUndefined();
+    const r = await run(argv(`clientId=${world.msi.clientId}`), injectedEnv('multi', 'both'));
+    expect(r.code).not.toBe(0);
+  });
+});
 
 describe('Secrets Store CSI driver request shape (/host/token)', () => {
   it('GET /host/token/?resource with podname/podns answers {token: {access_token, expires_on, ...}, clientid}', async () => {

@@ -21,6 +21,8 @@ fi
 if command -v go >/dev/null; then
   (cd test/compat/go-client && go build -o "../../../$BIN/podid-compat-go" .) ||
     echo "compat setup: could not build the Go client; its tests will fail" >&2
+  (cd test/compat/go-adal && go build -o "../../../$BIN/podid-compat-adal" .) ||
+    echo "compat setup: could not build the adal client; its tests will fail" >&2
 else
   echo "compat setup: no Go toolchain; the Go client's tests will fail" >&2
 fi

@@ -1,0 +1,13 @@
+"""An application on msrestazure (what Azure CLI 2.45's `az login --identity` uses): a managed identity token
+with only the environment podid's webhook injects. msrestazure reads MSI_ENDPOINT, not IDENTITY_ENDPOINT.
+
+Usage: python3 python_msrestazure.py <resource> [clientId=<id>|resourceId=<id>]. Prints the token.
+"""
+import sys
+
+from msrestazure.azure_active_directory import MSIAuthentication
+
+resource = sys.argv[1]
+kind, _, value = (sys.argv[2] if len(sys.argv) > 2 else "").partition("=")
+selector = {"client_id": value} if kind == "clientId" else {"msi_res_id": value} if kind == "resourceId" else {}
+sys.stdout.write(MSIAuthentication(resource=resource, **selector).token["access_token"])
