@@ -18,6 +18,8 @@ export interface SidecarProcessOptions {
   /** `bin/podid.js` (TypeScript source, default) or `dist/cli/main.js` (what the image runs). */
   entry?: string;
   nodeArgs?: string[];
+  /** A command the sidecar runs under, e.g. `ip netns exec <pod namespace>`. */
+  wrap?: string[];
 }
 
 export async function startSidecarProcess(opts: SidecarProcessOptions): Promise<SidecarProcess> {
@@ -30,7 +32,8 @@ export async function startSidecarProcess(opts: SidecarProcessOptions): Promise<
     PODID_IDENTITY_HEADER: opts.identityHeader,
     PODID_LOG_LEVEL: 'info',
   };
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? 'bin/podid.js', 'sidecar'], {
+  const argv = [...(opts.wrap ?? []), process.execPath, ...(opts.nodeArgs ?? []), opts.entry ?? 'bin/podid.js', 'sidecar'];
+  const proc = spawn(argv[0]!, argv.slice(1), {
     env,
     stdio: ['ignore', 'inherit', 'pipe'],
   });

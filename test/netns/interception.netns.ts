@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, verifySignature, type Claims } from '../emulators/jwt.ts';
+import { planSdkEnv } from '../../webhook/sdk-env.ts';
+import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
 import { ROOT, inNs, ip, run, startNodeSide, type NodeSide } from './node.ts';
 
 const suffix = Math.random().toString(16).slice(2, 6);
@@ -20,6 +22,8 @@ const PODS = [
   { ns: `podid-pb-${suffix}`, veth: `pb${suffix}`, name: 'legacy-sp', selector: 'sp-cert', nodeIP: '10.250.2.1', ip: '10.250.2.2' },
 ] as const;
 const NMI_IP = PODS[0].nodeIP;
+/** A pod whose traffic is never intercepted: what it gets, it gets through the variables and its sidecar alone. */
+const ENV_POD = { ns: `podid-pc-${suffix}`, veth: `pc${suffix}`, name: 'env-only', selector: 'app-msi', nodeIP: '10.250.3.1', ip: '10.250.3.2' } as const;
 
 interface Ready {
   tenantId: string;
@@ -28,11 +32,13 @@ interface Ready {
   subscriptionId: string;
   msi: { clientId: string; objectId: string };
   spCert: { clientID: string };
+  saTokens: Record<string, string>;
 }
 
 let ready: Ready;
 let node: NodeSide<Ready> | undefined;
 let home: string;
+let envSidecar: SidecarProcess | undefined;
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('the interception test creates network namespaces and iptables rules: it must run as root (CI does)');
@@ -41,7 +47,7 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'podid-netns-'));
   await ip('netns', 'add', NODE);
   await ip('-n', NODE, 'link', 'set', 'lo', 'up');
-  for (const p of PODS) {
+  for (const p of [...PODS, ENV_POD]) {
     await ip('netns', 'add', p.ns);
     await ip('-n', p.ns, 'link', 'set', 'lo', 'up');
     await ip('link', 'add', p.veth, 'netns', NODE, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.ns);
@@ -54,13 +60,14 @@ beforeAll(async () => {
     await mkdir(`/etc/netns/${p.ns}`, { recursive: true });
     await writeFile(`/etc/netns/${p.ns}/hosts`, `127.0.0.1 localhost\n${NMI_IP} management.azure.com\n`);
   }
-  node = await startNodeSide<Ready>(NODE, PODS, NMI_IP);
+  node = await startNodeSide<Ready>(NODE, [...PODS, ENV_POD], NMI_IP, [ENV_POD.veth]);
   ready = node.ready;
 }, 120_000);
 
 afterAll(async () => {
   await node?.stop();
-  for (const ns of [NODE, ...PODS.map((p) => p.ns)]) {
+  await envSidecar?.stop();
+  for (const ns of [NODE, ...PODS.map((p) => p.ns), ENV_POD.ns]) {
     await run('ip', ['netns', 'del', ns]);
     await rm(`/etc/netns/${ns}`, { recursive: true, force: true });
   }
@@ -113,7 +120,7 @@ describe('interception inside network namespaces', () => {
     expect(claimsOf(r.stdout.trim())).toMatchObject({ aud: 'https://vault.azure.net', oid: ready.msi.objectId });
   });
 
-  it('Azure CLI: az login --identity, then az account get-access-token (az ignores the env vars; interception serves it)', async () => {
+  it('Azure CLI: az login --identity, then az account get-access-token with no podid variables (interception serves it)', async () => {
     expect((await run('sh', ['-c', 'command -v az'])).code, 'azure-cli is not installed (test/compat/setup.sh)').toBe(0);
     const env = NO_ENV({
       AZURE_CONFIG_DIR: join(home, 'az'),
@@ -134,6 +141,42 @@ describe('interception inside network namespaces', () => {
       aud: 'https://vault.azure.net',
       oid: ready.msi.objectId,
     });
+  });
+
+  it('with interception off, a call to the metadata address cannot leave: the env-only pod has only its variables', async () => {
+    const r = await inNs(ENV_POD.ns, [process.execPath, 'test/netns/imds-call.mjs'], NO_ENV());
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/ENETUNREACH|EHOSTUNREACH|fetch failed/);
+  });
+
+  // msrestazure (az 2.45) and go-autorest's adal read MSI_ENDPOINT, which the webhook's default variables carry.
+  it('Azure CLI 2.45 and an adal Go client get tokens with the injected variables only, no interception', async () => {
+    const tokenFile = join(home, 'env-only-sa-token');
+    await writeFile(tokenFile, ready.saTokens[ENV_POD.name]!);
+    const header = crypto.randomUUID();
+    envSidecar = await startSidecarProcess({ nmiUrl: `http://${NMI_IP}:2579`, tokenFile, identityHeader: header, wrap: ['ip', 'netns', 'exec', ENV_POD.ns] });
+    const port = Number(new URL(envSidecar.tokenUrl).port);
+    const injected = Object.fromEntries(planSdkEnv('app', new Map(), { port, flavour: 'all', identityHeader: header }).add.map((e) => [e.name, e.value ?? '']));
+    expect(injected.MSI_ENDPOINT).toBe(`http://127.0.0.1:${port}/oauth2/token`);
+    const env = NO_ENV({
+      ...injected,
+      AZURE_CONFIG_DIR: join(home, 'az-env-only'),
+      REQUESTS_CA_BUNDLE: ready.armCaFile,
+      AZURE_CORE_COLLECT_TELEMETRY: 'false',
+      AZURE_CORE_ONLY_SHOW_ERRORS: 'true',
+    });
+    const login = await inNs(ENV_POD.ns, ['az', 'login', '--identity', '--output', 'json'], env);
+    expect(login.code, login.stderr.slice(-3000)).toBe(0);
+    expect(JSON.parse(login.stdout)[0]).toMatchObject({ id: ready.subscriptionId, tenantId: ready.tenantId });
+    const token = await inNs(ENV_POD.ns, ['az', 'account', 'get-access-token', '--resource', 'https://vault.azure.net', '--output', 'json'], env);
+    expect(token.code, token.stderr.slice(-3000)).toBe(0);
+    expect(claimsOf((JSON.parse(token.stdout) as { accessToken: string }).accessToken)).toMatchObject({
+      aud: 'https://vault.azure.net',
+      oid: ready.msi.objectId,
+    });
+    const adal = await inNs(ENV_POD.ns, [join(ROOT, '.cache/bin/podid-compat-adal'), 'https://management.core.windows.net/'], env);
+    expect(adal.code, adal.stderr.slice(-2000)).toBe(0);
+    expect(claimsOf(adal.stdout.trim())).toMatchObject({ aud: 'https://management.core.windows.net/', oid: ready.msi.objectId });
   });
 
   it('the node’s own traffic is not redirected, and the node namespace has no route out', async () => {

@@ -41,7 +41,14 @@ const armCaFile = join(dir, 'arm-ca.pem');
 await writeFile(armCaFile, armCA.certPem);
 const arm = await startArm({ tenant: world.tenant, tls: { cert: armCert.certPem, key: armCert.keyPem }, host: nmiIP, port: 443 });
 
-const stopInterception = await startInterception(iptablesRunner(), { ...defaultInterceptConfig, nmiIP, nmiPort }, 60_000, createLogger('nmi', 'silent'));
+// Interfaces never intercepted (the test's env-only pod: a miss there has nowhere to go).
+const excludeInterfaces = (process.env.EXCLUDE_INTERFACES ?? '').split(',').filter(Boolean);
+const stopInterception = await startInterception(
+  iptablesRunner(),
+  { ...defaultInterceptConfig, nmiIP, nmiPort, excludeInterfaces },
+  60_000,
+  createLogger('nmi', 'silent'),
+);
 
 const sp = (name: string) => world.identities.find((i) => i.name === name)!;
 process.stdout.write(

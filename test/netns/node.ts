@@ -40,7 +40,12 @@ export interface NodeSide<T> {
 }
 
 /** Starts node-side.ts in namespace `ns` with NMI on `nmiIP`:2579 and these pods; resolves with its ready line. */
-export async function startNodeSide<T>(ns: string, pods: readonly NodePodSpec[], nmiIP: string): Promise<NodeSide<T>> {
+export async function startNodeSide<T>(
+  ns: string,
+  pods: readonly NodePodSpec[],
+  nmiIP: string,
+  excludeInterfaces: readonly string[] = [],
+): Promise<NodeSide<T>> {
   const node: ChildProcess = spawn('ip', ['netns', 'exec', ns, process.execPath, 'test/netns/node-side.ts'], {
     cwd: ROOT,
     env: {
@@ -48,6 +53,7 @@ export async function startNodeSide<T>(ns: string, pods: readonly NodePodSpec[],
       PODS: JSON.stringify(pods.map((p) => ({ name: p.name, ip: p.ip, selector: p.selector }))),
       NMI_IP: nmiIP,
       NMI_PORT: '2579',
+      EXCLUDE_INTERFACES: excludeInterfaces.join(','),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
