@@ -62,7 +62,13 @@ const clients: Client[] = [
 let dir: string;
 let world: World;
 let nmi: LocalNmi;
-const sidecars: Record<'multi' | 'single', { proc?: SidecarProcess; header: string }> = { multi: { header: '' }, single: { header: '' } };
+type Pod = 'multi' | 'single' | 'nobinding' | 'badsecret';
+const sidecars: Record<Pod, { proc?: SidecarProcess; header: string }> = {
+  multi: { header: '' },
+  single: { header: '' },
+  nobinding: { header: '' },
+  badsecret: { header: '' },
+};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'podid-compat-'));
@@ -72,9 +78,16 @@ beforeAll(async () => {
   // service principal, which podid serves through the managed-identity API like any identity.
   nmi.store.upsertBinding({ name: 'multi-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'multi' });
   nmi.store.upsertBinding({ name: 'multi-b', namespace: 'demo', namespaced: false, azureIdentity: 'other-msi', selector: 'multi' });
+  // Misconfigurations for the time-to-error table: a label no binding has, and a service principal whose Secret is wrong.
+  const sp = world.identities.find((i) => i.name === 'sp-secret')!;
+  world.secrets.set('demo/wrong-secret', { clientsecret: Buffer.from('not-the-secret') });
+  nmi.store.upsertIdentity({ ...sp, name: 'wrong-secret', clientPassword: { name: 'wrong-secret', namespace: 'demo' } });
+  nmi.store.upsertBinding({ name: 'wrong-secret', namespace: 'demo', namespaced: false, azureIdentity: 'wrong-secret', selector: 'wrong-secret' });
   for (const [pod, selector] of [
     ['multi', 'multi'],
     ['single', 'sp-cert'],
+    ['nobinding', 'nobody'],
+    ['badsecret', 'wrong-secret'],
   ] as const) {
     const tokenFile = join(dir, `${pod}-sa-token`);
     await writeFile(tokenFile, nmi.addPod({ name: pod, labels: { aadpodidbinding: selector } }));
@@ -85,13 +98,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(Object.values(sidecars).map((s) => s.proc?.stop()));
+  if (timeToError.length) console.log(`time from the call to the error (webhook default variables):\n${timeToError.join('\n')}`);
   await nmi?.close();
   await world?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
 /** Exactly the variables the webhook injects into an app container, for one env flavour. */
-function injectedEnv(pod: 'multi' | 'single', flavour: 'all' | 'both' | 'imds'): Record<string, string> {
+function injectedEnv(pod: Pod, flavour: 'all' | 'both' | 'imds'): Record<string, string> {
   const port = Number(new URL(sidecars[pod].proc!.tokenUrl).port);
   const plan = planSdkEnv('app', new Map(), { port, flavour, identityHeader: sidecars[pod].header });
   return Object.fromEntries(plan.add.map((e) => [e.name, e.value ?? '']));
@@ -206,6 +220,35 @@ describe.each(oldClients)('%s with the webhook default variables', (name, missin
     expect(missing(), `${name} cannot run here`).toBeUndefined();
     const r = await run(argv(`clientId=${world.msi.clientId}`), injectedEnv('multi', 'both'));
     expect(r.code).not.toBe(0);
+  });
+});
+
+// A misconfiguration must fail in about a second with its reason, not look like an outage the SDK retries for a
+// minute: podid answers these with statuses the SDKs do not retry (400, 403). The elapsed times are measured and
+// printed (they go in the README), not asserted: what is asserted is that the client fails and names the reason.
+const timeToError: string[] = [];
+const failures: Array<[string, Pod, () => Selector, RegExp]> = [
+  // msrestazure drops the body and shows only the status ("400 Client Error"), hence the status alternatives.
+  ['no binding for the pod', 'nobinding', () => '', /identity_not_found|no AzureIdentityBinding|400 Client Error/],
+  ['a client_id the pod does not hold', 'multi', () => `clientId=${world.msi2.objectId}`, /identity_not_found|holds no identity|400 Client Error/],
+  ['Azure AD refuses the credential (wrong secret)', 'badsecret', () => '', /invalid_client|AADSTS|403 Client Error/],
+];
+const everyClient: Array<[string, () => string | undefined, (sel: Selector) => string[]]> = [
+  ...clients.map((c): [string, () => string | undefined, (sel: Selector) => string[]] => [c.name, c.missing, (sel) => c.argv('mi', sel)]),
+  ...oldClients,
+];
+describe.each(everyClient)('%s: misconfigurations fail at once with the reason', (name, missing, argv) => {
+  it.each(failures)('%s', async (what, pod, selector, reason) => {
+    expect(missing(), `${name} cannot run here`).toBeUndefined();
+    const started = performance.now();
+    const r = await run(
+      argv(selector()).map((a) => (a === ARM ? RESOURCE : a)),
+      { ...injectedEnv(pod, 'all'), COMPAT_TIMEOUT: '90s' },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    timeToError.push(`  ${name} | ${what} | ${seconds.toFixed(2)} s`);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(reason);
   });
 });
 
