@@ -66,7 +66,7 @@ export const webhookFlags = {
   'sidecar-run-as-user': flag(nonRootUid, { env: 'PODID_SIDECAR_RUN_AS_USER', default: String(d.runAsUser), help: 'non-root UID and GID the sidecar runs as' }),
   'token-audience': flag(types.string, { env: 'PODID_TOKEN_AUDIENCE', default: d.tokenAudience, help: 'audience of the projected service-account token the sidecar presents to NMI' }),
   'token-expiration': flag(types.seconds, { env: 'PODID_TOKEN_EXPIRATION', default: '1h', help: 'lifetime of that token (at least 10m; the kubelet refreshes it at 80%)' }),
-  'env-flavour': flag(types.oneOf(ENV_FLAVOURS), { env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: imds (AZURE_POD_IDENTITY_AUTHORITY_HOST), appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER) or both' }),
+  'env-flavour': flag(types.oneOf(ENV_FLAVOURS), { env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: all (the IMDS host, the App Service pair and MSI_ENDPOINT for msrestazure/adal), both (the first two), imds (AZURE_POD_IDENTITY_AUTHORITY_HOST) or appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER)' }),
   netraw: flag(types.oneOf(NETRAW_MODES), { env: 'PODID_NETRAW', default: 'enforce', help: 'NET_RAW rule: enforce (deny), warn (allow with warnings), audit (allow, log, audit annotation), fix (/mutate-netraw adds the missing drop, the rest is enforced) or off' }),
   'netraw-scope': flag(types.oneOf(NETRAW_SCOPES), { env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' }),
   'netraw-exempt-namespaces': flag(types.list, { env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' }),
