@@ -103,6 +103,7 @@ describe('the podid executable', () => {
     expect(stdout).toMatch(/podid webhook is serving https:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toContain('"name": "podid-token"');
     expect(stdout).toContain('"AZURE_POD_IDENTITY_AUTHORITY_HOST"');
+    expect(stdout).toContain(`getSecret('db-password') with that credential: "hunter2-from-the-vault"`);
   });
   it('explains a missing flag with exit code 2', async () => {
     const err = await podid(['webhook']).catch((e: { code: number; stderr: string }) => e);

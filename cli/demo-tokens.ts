@@ -3,6 +3,8 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { startDataPlane } from '../test/emulators/dataplane.ts';
 import { startWorld } from '../test/emulators/world.ts';
 import { decodeJwt } from '../test/emulators/jwt.ts';
 import { startLocalNmi } from '../test/local-nmi.ts';
@@ -34,7 +36,12 @@ export async function runTokenDemo(dir: string, selector: string, injected: Reco
     nmiClient(nmi.url, tokenFile),
     () => {},
   );
+  // Key Vault as the sample app's data plane: it checks the token (tenant signature, audience, expiry, object id).
+  const vault = await startDataPlane({ tenant: world.tenant, tls: { cert: world.tls.cert, key: world.tls.key }, authorityHost: world.aad.url });
+  vault.secrets.set('db-password', 'hunter2-from-the-vault');
+  vault.granted.add(world.identities.find((i) => i.name === 'sp-cert')!.objectID!);
   const close = async () => {
+    await vault.close();
     await sidecar.close();
     await nmi.close();
     await world.close();
@@ -56,6 +63,13 @@ export async function runTokenDemo(dir: string, selector: string, injected: Reco
       `@azure/identity ManagedIdentityCredential().getToken('https://vault.azure.net/.default') in the app container got a token:`,
       `  aud ${String(c.aud)}  appid ${String(c.appid)}  oid ${String(c.oid)}  tid ${String(c.tid)}  expires ${new Date(token.expiresOnTimestamp).toISOString()}`,
       `  (binding ${selector} → AzureIdentity demo/sp-cert: the sidecar asked NMI, NMI asked Azure AD with the identity's certificate)`,
+    );
+    // The emulated vault's certificate comes from the demo's throwaway CA; trust it in this process only.
+    setDefaultCACertificates([...getCACertificates('default'), world.tls.caPem]);
+    const { SecretClient } = await import('@azure/keyvault-secrets');
+    const secret = await new SecretClient(vault.url, new ManagedIdentityCredential(), { disableChallengeResourceVerification: true }).getSecret('db-password');
+    lines.push(
+      `@azure/keyvault-secrets SecretClient(${vault.url}).getSecret('db-password') with that credential: "${secret.value}" (the vault checked the token)`,
     );
   } catch (err) {
     lines.push(`(no SDK call: ${(err as Error).message}; try the curl lines below)`);

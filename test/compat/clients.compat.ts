@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSdkEnv } from '../../webhook/sdk-env.ts';
+import { STORAGE_ACCOUNT, startDataPlane, type RunningDataPlane } from '../emulators/dataplane.ts';
 import { startWorld, type World } from '../emulators/world.ts';
 import { startLocalNmi, type LocalNmi } from '../local-nmi.ts';
 import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
@@ -62,6 +63,7 @@ const clients: Client[] = [
 let dir: string;
 let world: World;
 let nmi: LocalNmi;
+let dataPlane: RunningDataPlane;
 type Pod = 'multi' | 'single' | 'nobinding' | 'badsecret';
 const sidecars: Record<Pod, { proc?: SidecarProcess; header: string }> = {
   multi: { header: '' },
@@ -74,6 +76,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'podid-compat-'));
   world = await startWorld(dir);
   nmi = await startLocalNmi(world, dir);
+  dataPlane = await startDataPlane({ tenant: world.tenant, tls: { cert: world.tls.cert, key: world.tls.key }, authorityHost: world.aad.url });
+  dataPlane.secrets.set('db-password', 'hunter2-from-the-vault');
+  dataPlane.granted.add(world.msi.objectId);
   // Pod "multi" holds both managed identities (clients must pick one); pod "single" holds the certificate
   // service principal, which podid serves through the managed-identity API like any identity.
   nmi.store.upsertBinding({ name: 'multi-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'multi' });
@@ -99,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(Object.values(sidecars).map((s) => s.proc?.stop()));
   if (timeToError.length) console.log(`time from the call to the error (webhook default variables):\n${timeToError.join('\n')}`);
+  await dataPlane?.close();
   await nmi?.close();
   await world?.close();
   await rm(dir, { recursive: true, force: true });
@@ -249,6 +255,36 @@ describe.each(everyClient)('%s: misconfigurations fail at once with the reason',
     timeToError.push(`  ${name} | ${what} | ${seconds.toFixed(2)} s`);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(reason);
+  });
+});
+
+// The seeds' demo: a Key Vault secret read and a Blob upload by the real clients, the emulated services checking
+// each bearer token (tenant signature, audience, expiry, and the identity's object id against their grants).
+describe('Key Vault and Blob Storage with the real @azure/keyvault-secrets and @azure/storage-blob', () => {
+  const dataplane = (mode: 'mi' | 'default', selector: Selector) =>
+    run([node, join(ROOT, 'test/compat/clients/node-dataplane.mjs'), dataPlane.url, `${dataPlane.url}/${STORAGE_ACCOUNT}`, 'db-password', mode, selector], {
+      ...injectedEnv('multi', 'all'),
+      NODE_EXTRA_CA_CERTS: world.tls.caFile,
+    });
+  it.each(['mi', 'default'] as const)('%s credential: reads the secret and uploads a blob as the granted identity', async (mode) => {
+    const before = dataPlane.requests.length;
+    const r = await dataplane(mode, `clientId=${world.msi.clientId}`);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ secret: 'hunter2-from-the-vault', etag: expect.stringMatching(/^"0x/) });
+    expect(dataPlane.blobs.get('uploads/hello.txt')?.toString()).toBe('hello from a podid pod');
+    const seen = dataPlane.requests.slice(before);
+    expect(seen.map((x) => [x.service, x.status])).toEqual([
+      ['keyvault', 401], // the challenge, answered with a token for https://vault.azure.net
+      ['keyvault', 200],
+      ['blob', 201],
+    ]);
+    expect(seen.filter((x) => x.oid).every((x) => x.oid === world.msi.objectId)).toBe(true);
+  });
+  it('an identity the vault does not grant is refused (the services check the token, not just its presence)', async () => {
+    const r = await dataplane('mi', `resourceId=${world.msi2.resourceId}`);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/has no access|Forbidden/);
+    expect(dataPlane.requests.at(-1)).toMatchObject({ service: 'keyvault', status: 403, oid: world.msi2.objectId });
   });
 });
 
