@@ -19,7 +19,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const RESOURCE = 'https://vault.azure.net';
 const SCOPE = `${RESOURCE}/.default`;
 
-type Selector = '' | `clientId=${string}` | `resourceId=${string}`;
+type Selector = '' | `clientId=${string}` | `resourceId=${string}` | `objectId=${string}`;
 interface Client {
   name: string;
   /** Why it cannot run here, or undefined. */
@@ -28,6 +28,8 @@ interface Client {
   modes: Array<'mi' | 'default'>;
   /** Set when the client ignores AZURE_POD_IDENTITY_AUTHORITY_HOST and still calls 169.254.169.254. */
   ignoresImdsHost?: string;
+  /** False for clients that cannot select an identity by object id. */
+  objectId?: false;
 }
 
 const node = process.execPath;
@@ -57,6 +59,13 @@ const clients: Client[] = [
     argv: (mode, sel) => [join(ROOT, '.cache/bin/podid-compat-go'), SCOPE, mode, sel],
     modes: ['mi', 'default'],
     ignoresImdsHost: 'azidentity 1.15 reads IDENTITY_ENDPOINT/IDENTITY_HEADER but not AZURE_POD_IDENTITY_AUTHORITY_HOST',
+  },
+  {
+    name: 'Go MSAL managed identity (apps/managedidentity)',
+    missing: () => (existsSync(join(ROOT, '.cache/bin/podid-compat-go')) ? undefined : 'the Go client is not built (test/compat/setup.sh builds it)'),
+    argv: (_mode, sel) => [join(ROOT, '.cache/bin/podid-compat-go'), SCOPE, 'msal', sel],
+    modes: ['mi'],
+    ignoresImdsHost: 'MSAL Go reads IDENTITY_ENDPOINT/IDENTITY_HEADER but not AZURE_POD_IDENTITY_AUTHORITY_HOST',
   },
 ];
 
@@ -158,6 +167,18 @@ for (const client of clients) {
           () => `resourceId=${world.msi2.resourceId}`,
           () => ({ oid: world.msi2.objectId, appid: world.msi2.clientId }),
         ],
+        ...(client.objectId === false
+          ? []
+          : [
+              [
+                // object_id selection matches AzureIdentity.spec.objectID (a podid extension): app-msi carries it.
+                'user-assigned by object ID',
+                'multi',
+                'mi',
+                () => `objectId=${world.msi.objectId}` as Selector,
+                () => ({ oid: world.msi.objectId, appid: world.msi.clientId }),
+              ] as [string, 'multi', 'mi', () => Selector, () => Record<string, string>],
+            ]),
         ...client.modes.map((mode): [string, 'single', 'mi' | 'default', () => Selector, () => Record<string, string>] => [
           mode === 'default' ? 'DefaultAzureCredential, no identity named' : 'managed identity, no identity named',
           'single',
@@ -177,8 +198,8 @@ for (const client of clients) {
             COMPAT_TIMEOUT: '5s',
           });
           expect(r.code).not.toBe(0);
-          // It tried the fixed IMDS address, which the no-egress proxy refused (the message names no address).
-          expect(r.stderr).toMatch(/ManagedIdentityCredential/);
+          // It tried the fixed IMDS address, which the no-egress proxy refused.
+          expect(r.stderr).toMatch(/ManagedIdentityCredential|169\.254\.169\.254/);
         });
         continue;
       }
@@ -300,5 +321,12 @@ describe('Secrets Store CSI driver request shape (/host/token)', () => {
     // The driver decodes `token` as an ADAL token: string fields access_token, expires_in, expires_on, resource, token_type.
     for (const k of ['access_token', 'expires_in', 'expires_on', 'not_before', 'resource', 'token_type']) expect(typeof body.token[k]).toBe('string');
     expect(world.tenant.verify(body.token.access_token!)).toMatchObject({ aud: RESOURCE, appid: sp.clientID });
+  });
+  it('a pod holding two identities: the provider names none and gets the first by namespace/name, as under aad-pod-identity', async () => {
+    const res = await fetch(`${nmi.url}/host/token/?resource=${encodeURIComponent(RESOURCE)}`, { headers: { podname: 'multi', podns: 'demo' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { token: Record<string, string>; clientid: string };
+    expect(body.clientid).toBe(world.msi.clientId); // demo/app-msi sorts before demo/other-msi
+    expect(world.tenant.verify(body.token.access_token!)).toMatchObject({ aud: RESOURCE, oid: world.msi.objectId });
   });
 });

@@ -1,6 +1,6 @@
 """A real Python application: Debian's azure-identity with only the environment podid's webhook injects.
 
-Usage: python3 python_identity.py <scope> [mi|default] [clientId=<id>|resourceId=<id>]. Prints the token.
+Usage: python3 python_identity.py <scope> [mi|default] [clientId=<id>|resourceId=<id>|objectId=<id>]. Prints the token.
 """
 import sys
 
@@ -15,6 +15,8 @@ elif kind == "clientId":
     credential = ManagedIdentityCredential(client_id=value)
 elif kind == "resourceId":
     credential = ManagedIdentityCredential(identity_config={"mi_res_id": value})
+elif kind == "objectId":
+    credential = ManagedIdentityCredential(identity_config={"object_id": value})
 else:
     credential = ManagedIdentityCredential()
 sys.stdout.write(credential.get_token(scope).token)

@@ -9,5 +9,6 @@ from msrestazure.azure_active_directory import MSIAuthentication
 
 resource = sys.argv[1]
 kind, _, value = (sys.argv[2] if len(sys.argv) > 2 else "").partition("=")
-selector = {"client_id": value} if kind == "clientId" else {"msi_res_id": value} if kind == "resourceId" else {}
+names = {"clientId": "client_id", "resourceId": "msi_res_id", "objectId": "object_id"}
+selector = {names[kind]: value} if kind in names else {}
 sys.stdout.write(MSIAuthentication(resource=resource, **selector).token["access_token"])
