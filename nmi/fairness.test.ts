@@ -1,27 +1,17 @@
 // One pod cannot starve or evict the others: its many resources evict only its own identity's tokens, and
 // its request rate is its own budget (429 with Retry-After), while other pods are served as before.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorld, type World } from '../test/emulators/world.ts';
-import { podFor, startLocalNmi, type LocalNmi } from '../test/local-nmi.ts';
+import type { World } from '../test/emulators/world.ts';
+import { localNmiFixture } from '../test/local-nmi-fixture.ts';
+import { podFor, type LocalNmi } from '../test/local-nmi.ts';
 
-let dir: string;
+// A small cache (10 tokens, 3 per identity) and a small budget (20 at once, 5 a second) make the edges reachable.
+const fixture = localNmiFixture('fair', { callerRate: { ratePerSecond: 5, burst: 20 } }, { maxTokens: 10, maxPerIdentity: 3 });
 let world: World;
 let nmi: LocalNmi;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'podid-fair-'));
-  world = await startWorld(dir);
-  // A small cache (10 tokens, 3 per identity) and a small budget (20 at once, 5 a second) make the edges reachable.
-  nmi = await startLocalNmi(world, dir, { callerRate: { ratePerSecond: 5, burst: 20 } }, { maxTokens: 10, maxPerIdentity: 3 });
-});
-afterAll(async () => {
-  await nmi?.close();
-  await world?.close();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(() => {
+  ({ world, nmi } = fixture);
 });
 
 const identity = (name: string) => world.identities.find((i) => i.name === name)!;

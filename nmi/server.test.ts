@@ -3,26 +3,16 @@
 // source IP with pass-through, throttling, and one upstream call for many pods.
 
 import forge from 'node-forge';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startWorld, type World } from '../test/emulators/world.ts';
-import { podFor, startLocalNmi, type LocalNmi } from '../test/local-nmi.ts';
+import type { World } from '../test/emulators/world.ts';
+import { extraNmi, localNmiFixture } from '../test/local-nmi-fixture.ts';
+import { podFor, type LocalNmi } from '../test/local-nmi.ts';
 
-let dir: string;
+const fixture = localNmiFixture('nmi');
 let world: World;
 let nmi: LocalNmi;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'podid-nmi-'));
-  world = await startWorld(dir);
-  nmi = await startLocalNmi(world, dir);
-});
-afterAll(async () => {
-  await nmi?.close();
-  await world?.close();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(() => {
+  ({ world, nmi } = fixture);
 });
 afterEach(() => {
   world.aad.faults.reset();
@@ -279,11 +269,9 @@ describe('intercepted metadata traffic (caller known by source IP)', () => {
 });
 
 describe('/host/token with --host-token-auth=required', () => {
+  const extra = extraNmi(fixture, { hostTokenAuth: 'required' });
   let strict: LocalNmi;
-  beforeAll(async () => {
-    strict = await startLocalNmi(world, dir, { hostTokenAuth: 'required' });
-  });
-  afterAll(async () => strict?.close());
+  beforeAll(() => void (strict = extra.nmi));
 
   it("serves only callers presenting the pod's token", async () => {
     const token = strict.addPod({ name: 'csi-strict', labels: podFor(identity('app-msi')) });
@@ -296,11 +284,9 @@ describe('/host/token with --host-token-auth=required', () => {
 });
 
 describe('--ambiguous-identity=refuse', () => {
+  const extra = extraNmi(fixture, { ambiguousIdentity: 'refuse' });
   let strict: LocalNmi;
-  beforeAll(async () => {
-    strict = await startLocalNmi(world, dir, { ambiguousIdentity: 'refuse' });
-  });
-  afterAll(async () => strict?.close());
+  beforeAll(() => void (strict = extra.nmi));
 
   it('answers 409 listing the identities when none is named', async () => {
     strict.store.upsertBinding({ name: 'two-a', namespace: 'demo', namespaced: false, azureIdentity: 'app-msi', selector: 'two' });

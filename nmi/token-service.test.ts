@@ -2,14 +2,10 @@
 // and the token service picks providers by type, shares tokens by the provider's sharing key, and
 // refuses types it has no provider for.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpError } from '../common/http-error.ts';
 import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
-import { startWorld, type World } from '../test/emulators/world.ts';
-import { startLocalNmi, type LocalNmi } from '../test/local-nmi.ts';
+import { localNmiFixture } from '../test/local-nmi-fixture.ts';
 import { createNmiMetrics } from './metrics.ts';
 import type { TokenProvider, TokenProviders } from './token-provider.ts';
 import { TokenService } from './token-service.ts';
@@ -92,26 +88,14 @@ describe('TokenService picks the provider by identity type', () => {
 });
 
 describe('a provider for a new identity type serves pods through NMI with one registration', () => {
-  let dir: string;
-  let world: World;
-  let nmi: LocalNmi;
   const added = fakeProvider('new-kind');
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'podid-provider-'));
-    world = await startWorld(dir);
-    nmi = await startLocalNmi(world, dir, {}, { providers: (registry) => ({ ...registry, [NEW_TYPE]: added.provider }) });
-  });
-  afterAll(async () => {
-    await nmi?.close();
-    await world?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fixture = localNmiFixture('provider', {}, { providers: (registry) => ({ ...registry, [NEW_TYPE]: added.provider }) });
 
   it("the sidecar endpoint answers with the new provider's token", async () => {
-    nmi.store.upsertIdentity(identity('kv-kind', NEW_TYPE, { clientID: '42424242-4242-4242-4242-424242424242' }));
-    nmi.store.upsertBinding({ name: 'kv-kind', namespace: 'demo', namespaced: false, azureIdentity: 'kv-kind', selector: 'kv-kind' });
-    const token = nmi.addPod({ name: 'uses-new-kind', labels: { aadpodidbinding: 'kv-kind' } });
-    const res = await fetch(`${nmi.url}/sidecar/token?resource=https://vault.azure.net`, { headers: { authorization: `Bearer ${token}` } });
+    fixture.nmi.store.upsertIdentity(identity('kv-kind', NEW_TYPE, { clientID: '42424242-4242-4242-4242-424242424242' }));
+    fixture.nmi.store.upsertBinding({ name: 'kv-kind', namespace: 'demo', namespaced: false, azureIdentity: 'kv-kind', selector: 'kv-kind' });
+    const token = fixture.nmi.addPod({ name: 'uses-new-kind', labels: { aadpodidbinding: 'kv-kind' } });
+    const res = await fetch(`${fixture.nmi.url}/sidecar/token?resource=https://vault.azure.net`, { headers: { authorization: `Bearer ${token}` } });
     const body = (await res.json()) as { access_token: string; client_id: string };
     expect(res.status).toBe(200);
     expect(body.access_token).toBe('new-kind:kv-kind:https://vault.azure.net:1');

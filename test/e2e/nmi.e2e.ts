@@ -37,6 +37,17 @@ const appPod = (name: string, selector: string, nodeName = NODE) => ({
   },
 });
 
+/** Applies AzureIdentityBindings given as [name, identity, selector]. */
+async function applyBindings(bindings: Array<[string, string, string]>): Promise<void> {
+  const items = bindings.map(([name, azureIdentity, selector]) => ({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind: 'AzureIdentityBinding',
+    metadata: { name, namespace: NS },
+    spec: { azureIdentity, selector },
+  }));
+  await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+}
+
 async function createPod(name: string, selector: string, nodeName = NODE): Promise<any> {
   const r = await api(cluster, 'POST', `/api/v1/namespaces/${NS}/pods`, appPod(name, selector, nodeName));
   expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -196,16 +207,7 @@ describe('NMI with the real apiserver', () => {
     const pod = await createPod('late-1', 'late');
     const token = await podToken(pod);
     expect((await nmiToken(token)).status).toBe(400);
-    await kube(
-      cluster,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'aadpodidentity.k8s.io/v1',
-        kind: 'AzureIdentityBinding',
-        metadata: { name: 'late', namespace: NS },
-        spec: { azureIdentity: 'app-msi', selector: 'late' },
-      }),
-    );
+    await applyBindings([['late', 'app-msi', 'late']]);
     await eventually('the new binding to be served', async () => ((await nmiToken(token)).status === 200 ? true : undefined), 20_000);
     await kube(cluster, ['delete', 'azureidentitybinding', 'late', '-n', NS]);
     const gone = await eventually(
@@ -220,20 +222,10 @@ describe('NMI with the real apiserver', () => {
   });
 
   it('a pod holding two identities and naming none gets the first, and a Warning Event says so (podid-nmi RBAC)', async () => {
-    await kube(
-      cluster,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: ['app-msi', 'sp-secret'].map((identity) => ({
-          apiVersion: 'aadpodidentity.k8s.io/v1',
-          kind: 'AzureIdentityBinding',
-          metadata: { name: `both-${identity}`, namespace: NS },
-          spec: { azureIdentity: identity, selector: 'both' },
-        })),
-      }),
-    );
+    await applyBindings([
+      ['both-app-msi', 'app-msi', 'both'],
+      ['both-sp-secret', 'sp-secret', 'both'],
+    ]);
     const pod = await createPod('two-ids', 'both');
     const token = await podToken(pod);
     const r = await eventually('both bindings to be served', async () => {
