@@ -18,7 +18,15 @@ export interface LoadedTls {
 
 /** Reads and checks a certificate/key pair; throws a message that never contains key material. */
 export async function loadTls(files: TlsFiles): Promise<LoadedTls> {
-  const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
+  // Both reads settle before any error, so the message names every unreadable file, whichever failed first.
+  const [certRead, keyRead] = await Promise.allSettled([readFile(files.certFile), readFile(files.keyFile)]);
+  if (certRead.status === 'rejected' || keyRead.status === 'rejected') {
+    const why = (what: string, file: string, r: PromiseSettledResult<Buffer>) =>
+      r.status === 'rejected' ? [`${what} ${file} (${(r.reason as NodeJS.ErrnoException).code ?? 'unreadable'})`] : [];
+    throw new Error(`cannot read the serving ${[...why('certificate', files.certFile, certRead), ...why('key', files.keyFile, keyRead)].join(' and ')}`);
+  }
+  const cert = certRead.value;
+  const key = keyRead.value;
   const options = { cert, key };
   try {
     createSecureContext(options);
