@@ -56,8 +56,8 @@ export const switchFlag = (o: Base & { default?: 'true' | 'false' }): FlagSpec<b
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off', '']);
 
-/** A flag type from its help placeholder and its parser (errors it throws become UsageErrors in parseFlags). */
-const typeOf = <T>(placeholder: string | undefined, parse: (text: string, what: string) => T): FlagType<T> => ({ placeholder, parse });
+/** A flag type from its help placeholder and its parser (errors it throws become UsageErrors naming the flag). */
+export const typeOf = <T>(placeholder: string | undefined, parse: (text: string, what: string) => T): FlagType<T> => ({ placeholder, parse });
 
 export const types = {
   string: typeOf('TEXT', (t) => t),
@@ -104,11 +104,14 @@ export const types = {
   optional: <T>(type: FlagType<T>): FlagType<T | undefined> => typeOf(type.placeholder, (t, what) => (t === '' ? undefined : type.parse(t, what))),
 };
 
+/** Parses a flag's text; any error becomes a UsageError that starts with the flag (or variable) name. */
 function parseValue<T>(spec: FlagSpec<T>, text: string, what: string): T {
   try {
     return spec.type.parse(text, what);
   } catch (err) {
-    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+    if (err instanceof UsageError) throw err;
+    const message = (err as Error).message;
+    throw new UsageError(message.startsWith(what) ? message : `${what}: ${message}`);
   }
 }
 

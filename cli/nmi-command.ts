@@ -4,14 +4,18 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../common/log.ts';
 import { startDaemon } from '../nmi/daemon.ts';
+import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
 import { HOST_TOKEN_AUTH_MODES } from '../nmi/host-auth.ts';
 import { AMBIGUITY_POLICIES } from '../nmi/lookup.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
 import { kubeConfig } from '../nmi/kube.ts';
 import { defaultServerLimits } from '../common/serve.ts';
 import { connectionFlags, kubeconfigFlag, limitsFrom, logLevelFlag } from './common-flags.ts';
-import { UsageError, defineCommand, flag, switchFlag, types, type FlagValues } from './flags.ts';
+import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
+
+/** `--builtin-exceptions`, parsed by nmi/builtin-exceptions.ts. */
+const builtinExceptions = typeOf('NS:K=V', parseBuiltinExceptions);
 
 // One row per flag: a table reads best unwrapped.
 // prettier-ignore
@@ -36,6 +40,7 @@ const flags = {
   'host-token-audience': flag(types.string, { env: 'PODID_HOST_TOKEN_AUDIENCE', default: 'podid', help: 'audience of the service-account tokens presented on /host/token (the CSIDriver tokenRequests audience)' }),
   'host-token-from-node-ip': switchFlag({ env: 'PODID_HOST_TOKEN_FROM_NODE_IP', help: "also accept /host/token callers from the node's IP (default: loopback only)" }),
   'ambiguous-identity': flag(types.oneOf(AMBIGUITY_POLICIES), { env: 'PODID_AMBIGUOUS_IDENTITY', default: 'first', help: 'a pod holding several identities that names none: first (serve the first by namespace/name, as aad-pod-identity did; counted and a warning Event on the pod) or refuse (409)' }),
+  'builtin-exceptions': flag(builtinExceptions, { env: 'PODID_BUILTIN_EXCEPTIONS', default: DEFAULT_BUILTIN_EXCEPTIONS, help: 'exceptions applied without an AzurePodIdentityException object, namespace:key=value[+key=value], comma-separated (default: the AKS add-on exception; empty: none)' }),
   assignments: switchFlag({ env: 'PODID_ASSIGNMENTS', default: 'true', help: 'write AzureAssignedIdentity objects for the pods served (managed mode, status Assigned)' }),
   intercept: switchFlag({ env: 'PODID_INTERCEPT', help: 'DNAT pod traffic to the metadata address to NMI with iptables (needs NET_ADMIN, host network)' }),
   'iptables-chain': flag(types.string, { env: 'PODID_IPTABLES_CHAIN', default: defaultInterceptConfig.chain, help: 'NAT chain holding the interception rule' }),
@@ -91,6 +96,7 @@ export const nmiCommand = defineCommand({
         maxTokensPerIdentity: v['max-tokens-per-identity'],
         callerRate: { ratePerSecond: v['caller-rate'], burst: v['caller-burst'] },
         ambiguousIdentity: v['ambiguous-identity'],
+        builtinExceptions: v['builtin-exceptions'],
         hostToken: { auth: v['host-token-auth'], audience: v['host-token-audience'], fromNodeIP: v['host-token-from-node-ip'] },
         assignments: v.assignments,
         intercept: intercept && { config: intercept, intervalMs: v['iptables-interval'], binary: v['iptables-binary'] },

@@ -10,7 +10,7 @@ import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
 import { NETRAW_MODES, NETRAW_SCOPES, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
 import { logLevelFlag } from './common-flags.ts';
-import { UsageError, defineCommand, flag, switchFlag, types, type FlagType, type FlagValues } from './flags.ts';
+import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagType, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
 /** A Kubernetes resource quantity (`10m`, `64Mi`). */
@@ -31,16 +31,7 @@ const nonRootUid: FlagType<number> = {
   },
 };
 
-const labelSelector: FlagType<ReturnType<typeof parseLabelSelector>> = {
-  placeholder: 'K=V,K',
-  parse: (text, what) => {
-    try {
-      return parseLabelSelector(text);
-    } catch (err) {
-      throw new UsageError(`${what}: ${(err as Error).message}`);
-    }
-  },
-};
+const labelSelector = typeOf('K=V,K', parseLabelSelector);
 
 // One row per flag: a table reads best unwrapped.
 // prettier-ignore

@@ -7,6 +7,7 @@ import type { ListenAddress } from '../common/listen.ts';
 import type { ServerLimits } from '../common/serve.ts';
 import type { Logger } from '../common/log.ts';
 import { desiredAssignments } from './assignments.ts';
+import type { AzurePodIdentityException } from '../identity/crds.ts';
 import type { HostTokenAuth } from './host-auth.ts';
 import type { AmbiguityPolicy } from './lookup.ts';
 import { cachedReviewer } from './caller.ts';
@@ -41,6 +42,8 @@ export interface DaemonSettings {
   /** /host/token: whether the pod's token is required, verified when present, or ignored; its audience; node-IP callers. */
   hostToken?: { auth: HostTokenAuth; audience: string; fromNodeIP: boolean };
   ambiguousIdentity?: AmbiguityPolicy;
+  /** Exceptions applied without an AzurePodIdentityException object (default: the AKS add-on's). */
+  builtinExceptions?: AzurePodIdentityException[];
   callerRate?: { ratePerSecond: number; burst: number };
   assignments: boolean;
   intercept?: { config: InterceptConfig; intervalMs: number; binary: string };
@@ -56,6 +59,7 @@ export interface RunningDaemon {
 export async function startDaemon(s: DaemonSettings, log: Logger): Promise<RunningDaemon> {
   const pods = new PodIndex();
   const store = new IdentityStore();
+  for (const e of s.builtinExceptions ?? []) store.upsertException(e);
   const metrics = createNmiMetrics();
   const tokens = new TokenService({
     providers: tokenProviders({

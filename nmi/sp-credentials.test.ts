@@ -3,7 +3,7 @@ import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { createCA, createServingCert } from '../certs/generate.ts';
 import type { AzureIdentity } from '../identity/crds.ts';
-import { certificateCredential, credentialFingerprint, credentialFor, type SecretData } from './sp-credentials.ts';
+import { certificateCredential, clientSecretOf, credentialFingerprint, credentialFor, type SecretData } from './sp-credentials.ts';
 
 const ca = createCA({ commonName: 'test issuer', validityDays: 1 });
 const cert = createServingCert(ca, { commonName: 'sp', dnsNames: ['sp'], ipAddresses: [], validityDays: 1 });
@@ -72,7 +72,27 @@ describe('credentialFor', () => {
   });
 
   it('type 1 without clientsecret, and type 3 without a token file, are refused', async () => {
-    await expect(credentialFor(sp(1), async () => ({}), undefined)).rejects.toThrow('has no "clientsecret" key');
+    await expect(credentialFor(sp(1), async () => ({}), undefined)).rejects.toThrow('holds no client secret');
     await expect(credentialFor(sp(3), async () => ({}), undefined)).rejects.toThrow('--federated-token-file');
   });
+});
+
+describe('type 1 Secrets as aad-pod-identity reads them', () => {
+  const b = (v: string) => Buffer.from(v);
+  // [Secret data, the secret read, or the error]
+  const table: Array<[string, Record<string, Buffer>, string | RegExp]> = [
+    ['clientSecret, as aad-pod-identity documents it', { clientSecret: b('s1') }, 's1'],
+    ['clientsecret, as podid documented it', { clientsecret: b('s2\n') }, 's2'],
+    ['any single key', { password: b('s3') }, 's3'],
+    ['several keys, one named clientSecret', { clientSecret: b('s4'), note: b('x') }, 's4'],
+    ['several keys, one named CLIENTSECRET', { CLIENTSECRET: b('s5'), note: b('x') }, 's5'],
+    ['several keys, none named clientSecret', { a: b('1'), b: b('2') }, /has 2 keys \(a, b\) and none is clientSecret/],
+    ['clientSecret and clientsecret both', { clientSecret: b('1'), clientsecret: b('2') }, /has 2 keys/],
+    ['only empty values', { clientSecret: b('') }, /holds no client secret/],
+  ];
+  it.each(table)('%s', (_n, data, want) => {
+    if (typeof want === 'string') expect(clientSecretOf(data)).toBe(want);
+    else expect(() => clientSecretOf(data)).toThrow(want);
+  });
+  it('never puts a value in the error', () => expect(() => clientSecretOf({ a: b('hunter2'), b: b('x') })).toThrow(/^(?!.*hunter2)/));
 });

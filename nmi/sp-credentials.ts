@@ -1,5 +1,5 @@
 // A service principal's credential from its Kubernetes Secret, as MSAL takes it: type 1 reads
-// `clientsecret`; type 2 reads `certificate` (PEM with the private key, or PKCS#12 with `password`);
+// the secret under any single key (clientSecret or clientsecret when there are several); type 2 reads `certificate` (PEM with the private key, or PKCS#12 with `password`);
 // type 3 presents NMI's projected service-account token as a federated assertion.
 
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
@@ -57,6 +57,25 @@ export function certificateCredential(data: SecretData): MsalCredential {
   return { clientCertificate: { thumbprintSha256, privateKey: keyPem, x5c: certPem } };
 }
 
+/**
+ * Type 1's secret as aad-pod-identity reads it: the Secret's value under any key (its docs and demo write
+ * `clientSecret`; podid's own docs `clientsecret`). With several keys, the one named clientsecret in any letter
+ * case; otherwise it is ambiguous and refused naming the keys (never their values).
+ */
+export function clientSecretOf(data: SecretData): string {
+  const keys = Object.keys(data).filter((k) => data[k]?.length);
+  const named = keys.filter((k) => k.toLowerCase() === 'clientsecret');
+  const key = keys.length === 1 ? keys[0] : named.length === 1 ? named[0] : undefined;
+  if (!key) {
+    throw new CredentialError(
+      keys.length ? `has ${keys.length} keys (${keys.join(', ')}) and none is clientSecret: keep one key, or name it clientSecret` : 'holds no client secret',
+    );
+  }
+  const secret = data[key]!.toString('utf8').trim();
+  if (!secret) throw new CredentialError(`has an empty "${key}"`);
+  return secret;
+}
+
 export async function credentialFor(
   identity: AzureIdentity,
   readSecret: () => Promise<SecretData>,
@@ -67,11 +86,7 @@ export async function credentialFor(
     return { clientAssertion: async () => (await readFile(federatedTokenFile, 'utf8')).trim() };
   }
   const data = await readSecret();
-  if (identity.type === IdentityType.ServicePrincipal) {
-    const secret = data.clientsecret?.toString('utf8').trim();
-    if (!secret) throw new CredentialError('has no "clientsecret" key');
-    return { clientSecret: secret };
-  }
+  if (identity.type === IdentityType.ServicePrincipal) return { clientSecret: clientSecretOf(data) };
   return certificateCredential(data);
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../common/log.ts';
+import { parseBuiltinExceptions } from '../../nmi/builtin-exceptions.ts';
 import { startDaemon, type RunningDaemon } from '../../nmi/daemon.ts';
 import { startWorld, type World } from '../emulators/world.ts';
 import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
@@ -129,6 +130,7 @@ beforeAll(async () => {
       refreshAheadSeconds: 300,
       maxTokens: 1000,
       assignments: true,
+      builtinExceptions: parseBuiltinExceptions(`${NS}:podid.test/builtin=excepted`),
     },
     createLogger('nmi', process.env.PODID_E2E_LOG_LEVEL ?? 'silent'),
   );
@@ -239,5 +241,18 @@ describe('NMI with the real apiserver', () => {
     });
     expect(events[0]).toMatchObject({ type: 'Warning', source: { component: 'podid-nmi', host: NODE } });
     expect(events[0].message).toContain('holds 2 identities');
+  });
+
+  it('applies built-in exceptions (as the AKS add-on exception is applied) without any AzurePodIdentityException object', async () => {
+    const r = await api(cluster, 'POST', `/api/v1/namespaces/${NS}/pods`, {
+      ...appPod('builtin-excepted', 'app'),
+      metadata: { name: 'builtin-excepted', namespace: NS, labels: { aadpodidbinding: 'app', 'podid.test/builtin': 'excepted' } },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const res = await eventually('the pod to be seen', async () => {
+      const x = await nmiToken(await podToken(r.body));
+      return x.status === 403 ? x : undefined;
+    });
+    expect(res.body.error).toBe('pod_exception');
   });
 });
