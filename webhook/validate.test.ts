@@ -92,6 +92,7 @@ describe('validate', () => {
     const r = validate(request({ operation: 'UPDATE', subResource: 'ephemeralcontainers', object: withDebugger, oldObject: goodPod }), enforce);
     expect(r.outcome).toBe('denied');
     expect(r.response.status?.message).toContain('ephemeralContainer "debugger" does not drop NET_RAW');
+    expect(r.response.status?.message).toContain('For kubectl debug, add --profile=restricted (it drops ALL).');
   });
 
   const ignored: Array<[string, Partial<AdmissionRequest>]> = [

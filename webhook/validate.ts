@@ -72,6 +72,9 @@ export function validate(req: AdmissionRequest, cfg: ValidationConfig): Validate
     return { response, outcome: 'audited', subject, violations: blocking, details };
   }
   const where = loc.label ? ` (in ${loc.label})` : '';
-  const message = `${subject} denied by podid: ${lines.join('; ')}${where}. ${NETRAW_REASON}.`;
+  // `kubectl debug` cannot set capabilities.drop itself; its restricted profile does (kubectl profiles.go dropCapabilities: drop ALL).
+  const debugHint =
+    checkedSubresource && blocking.every((v) => v.kind === 'ephemeralContainer') ? ' For kubectl debug, add --profile=restricted (it drops ALL).' : '';
+  const message = `${subject} denied by podid: ${lines.join('; ')}${where}.${debugHint} ${NETRAW_REASON}.`;
   return { response: deny(req.uid, 403, message), outcome: 'denied', subject, violations: blocking, details };
 }
