@@ -107,7 +107,8 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
         `Name the identity in the request, or run NMI with --ambiguous-identity=refuse.`;
       metrics.ambiguous.inc({ endpoint });
       parts.events?.warn(pod, 'AmbiguousIdentity', message);
-      log.warn({ endpoint, pod: `${pod.namespace}/${pod.name}`, chosen, held: found.choseAmong }, 'several identities, none named: served the first');
+      // Debug only: this is a hot path, and the Event (deduplicated) and the metric already tell operators.
+      log.debug({ endpoint, pod: `${pod.namespace}/${pod.name}`, chosen, held: found.choseAmong }, 'several identities, none named: served the first');
     }
     return found;
   }
@@ -123,8 +124,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
    * informer may lag a pod that was just scheduled; a token that names another node is permanent (403).
    */
   async function podNamed(namespace: string, name: string, tokenNode?: string): Promise<NodePod> {
-    const pod = await pods.waitByName(namespace, name, settings.podWaitMs);
-    if (pod) return pod;
+    // A token naming another node is refused before any wait: that pod will never appear here.
     if (tokenNode && settings.nodeName && tokenNode !== settings.nodeName) {
       throw new HttpError(
         403,
@@ -132,6 +132,8 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
         `pod ${namespace}/${name} runs on node ${tokenNode}, not on this node (${settings.nodeName}): ask that node's NMI`,
       );
     }
+    const pod = await pods.waitByName(namespace, name, settings.podWaitMs);
+    if (pod) return pod;
     throw new HttpError(503, 'pod_not_yet_known', `pod ${namespace}/${name} is not yet known to this node's NMI (waited ${settings.podWaitMs} ms); retry`, {
       retryAfterSeconds: 1,
     });
