@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../common/log.ts';
 import { MIN_TOKEN_EXPIRATION_SECONDS, defaultInjectionConfig as d, type InjectionConfig } from '../webhook/injection-config.ts';
 import { ENV_FLAVOURS } from '../webhook/sdk-env.ts';
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
-import { NETRAW_MODES, NETRAW_SCOPES, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
+import { NETRAW_MODES, NETRAW_SCOPES, defaultValidationConfig, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
 import { logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagType, type FlagValues } from './flags.ts';
@@ -58,7 +58,7 @@ export const webhookFlags = {
   'token-audience': flag(types.string, { env: 'PODID_TOKEN_AUDIENCE', default: d.tokenAudience, help: 'audience of the projected service-account token the sidecar presents to NMI' }),
   'token-expiration': flag(types.seconds, { env: 'PODID_TOKEN_EXPIRATION', default: '1h', help: 'lifetime of that token (at least 10m; the kubelet refreshes it at 80%)' }),
   'env-flavour': flag(types.oneOf(ENV_FLAVOURS), { env: 'PODID_ENV_FLAVOUR', default: d.envFlavour, help: 'SDK variables injected: all (the IMDS host, the App Service pair and MSI_ENDPOINT for msrestazure/adal), both (the first two), imds (AZURE_POD_IDENTITY_AUTHORITY_HOST) or appservice (IDENTITY_ENDPOINT/IDENTITY_HEADER)' }),
-  netraw: flag(types.oneOf(NETRAW_MODES), { env: 'PODID_NETRAW', default: 'enforce', help: 'NET_RAW rule: enforce (deny), warn (allow with warnings), audit (allow, log, audit annotation), fix (/mutate-netraw adds the missing drop, the rest is enforced) or off' }),
+  netraw: flag(types.oneOf(NETRAW_MODES), { env: 'PODID_NETRAW', default: defaultValidationConfig.mode, help: 'NET_RAW rule: fix (/mutate-netraw adds the missing drop to each Pod as it is created, templates get warnings, the rest is enforced), enforce (deny), warn (allow with warnings), audit (allow, log, audit annotation) or off' }),
   'netraw-scope': flag(types.oneOf(NETRAW_SCOPES), { env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' }),
   'netraw-exempt-namespaces': flag(types.list, { env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' }),
   'netraw-exempt-labels': flag(labelSelector, { env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' }),

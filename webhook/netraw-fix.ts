@@ -1,7 +1,9 @@
 // --netraw=fix: instead of letting /validate deny a container that does not drop NET_RAW, the mutating
-// webhook at /mutate-netraw adds "NET_RAW" to its capabilities.drop. Only the missing drop is fixed:
-// adding NET_RAW and privileged stay denied by /validate, since removing them would change what the
-// container was asked to do. Pure.
+// webhook at /mutate-netraw adds "NET_RAW" to its capabilities.drop. Only Pods are patched, when they are
+// created (and ephemeral containers when added): the Deployments, StatefulSets… that GitOps tools own are
+// left as written, so those tools see no drift, and /validate warns about their templates instead. Only the
+// missing drop is fixed: adding NET_RAW and privileged stay denied by /validate, since removing them would
+// change what the container was asked to do. Pure.
 
 import type { Operation } from 'fast-json-patch';
 import { allow, patchResponse, type AdmissionRequest } from './admission.ts';
@@ -29,6 +31,7 @@ export function fixNetRaw(req: AdmissionRequest, cfg: ValidationConfig): { respo
   const podUpdate = req.kind.kind === 'Pod' && req.operation === 'UPDATE' && !ephemeralOnly;
   if (cfg.mode !== 'fix') return done('disabled');
   if (!loc || (req.subResource && !ephemeralOnly) || podUpdate || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return done('ignored');
+  if (req.kind.kind !== 'Pod') return done('template');
   if (cfg.exemptNamespaces.includes(req.namespace)) return done('exempt');
   const read = readTemplate(req.object, loc);
   // Malformed objects are /validate's to explain; the fix-up webhook never blocks.

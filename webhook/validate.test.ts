@@ -3,7 +3,10 @@ import { netRawCases } from '../policies/netraw-cases.ts';
 import type { AdmissionRequest } from './admission.ts';
 import { addsNetRaw, dropsNetRaw } from './netraw-rule.ts';
 import { validate } from './validate.ts';
-import { defaultValidationConfig as enforce, matchesLabels, parseLabelSelector, type ValidationConfig } from './validation-config.ts';
+import { defaultValidationConfig, matchesLabels, parseLabelSelector, type ValidationConfig } from './validation-config.ts';
+
+/** The rule itself (the shared case table's and the exported policies'): deny, nothing fixed. */
+const enforce: ValidationConfig = { ...defaultValidationConfig, mode: 'enforce' };
 
 const request = (over: Partial<AdmissionRequest>): AdmissionRequest => ({
   uid: 'u1',
@@ -54,6 +57,31 @@ describe('validate', () => {
     expect(r.response.auditAnnotations).toEqual({
       'netraw-violations': 'container "app" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop',
     });
+  });
+
+  it('fix mode (the default): a template without the drop is warned about, not denied; what fixing cannot mend is denied', () => {
+    const fix = defaultValidationConfig;
+    expect(fix.mode).toBe('fix');
+    const deployment = (securityContext?: object) => ({
+      metadata: { name: 'web' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'x', ...(securityContext ? { securityContext } : {}) }] },
+        },
+      },
+    });
+    const kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
+    const plain = validate(request({ kind, object: deployment() }), fix);
+    expect(plain).toMatchObject({ outcome: 'warned', response: { allowed: true } });
+    expect(plain.response.warnings?.[0]).toContain(
+      'does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop (--netraw=fix adds it to each pod this creates)',
+    );
+    const privileged = validate(request({ kind, object: deployment({ privileged: true }) }), fix);
+    expect(privileged.outcome).toBe('denied');
+    expect(privileged.response.status?.message).toContain('container "web" is privileged');
+    // A Pod reaching /validate unfixed (the fix-up webhook was unavailable) is denied, never admitted with NET_RAW.
+    expect(validate(request({ object: badPod }), fix).outcome).toBe('denied');
   });
 
   it('off mode checks nothing', () => expect(validate(request({ object: badPod }), { ...enforce, mode: 'off' }).outcome).toBe('ignored'));

@@ -61,9 +61,16 @@ export function validate(req: AdmissionRequest, cfg: ValidationConfig): Validate
   }
   if (!all.length) return { response: allow(req.uid), outcome: 'allowed', subject, violations: [] };
 
+  // --netraw=fix: /mutate-netraw adds the missing drop to every Pod a template creates; the template stays as its
+  // owner wrote it (no drift for GitOps tools), so a drop missing there is a warning, not a denial.
+  const deferred = cfg.mode === 'fix' && loc.label ? blocking.filter((v) => v.problems.length === 1 && v.problems[0] === 'not-dropped') : [];
+  blocking = blocking.filter((v) => !deferred.includes(v));
   const lines = blocking.map(describeViolation);
   const details = all.map(describeViolation);
-  const warnings = [...blocking, ...preexisting].map((v) => `podid: ${describeViolation(v)}`);
+  const warnings = [
+    ...deferred.map((v) => `podid: ${describeViolation(v)} (--netraw=fix adds it to each pod this creates)`),
+    ...[...blocking, ...preexisting].map((v) => `podid: ${describeViolation(v)}`),
+  ];
   if (!blocking.length || cfg.mode === 'warn') {
     return { response: allow(req.uid, { warnings }), outcome: 'warned', subject, violations: all, details };
   }

@@ -1,15 +1,20 @@
-// The NET_RAW rule as users meet it: `kubectl apply` of a bad workload is refused with podid's message,
-// kube-system is exempt, and warn mode shows `Warning:` lines in kubectl.
+// The NET_RAW rule as users meet it. Default install (fix): a workload written without the drop is admitted
+// with a warning and unchanged, and each pod it creates gets the drop. deploy/overlays/netraw-enforce: a bad
+// workload is refused at `kubectl apply` with podid's message; kube-system is exempt; warn mode shows
+// `Warning:` lines in kubectl.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultValidationConfig } from '../../webhook/validation-config.ts';
 import { disagreementsWithTable } from './case-table.ts';
-import { kube, kubeJson, kubectl } from './kube.ts';
+import { eventually, kube, kubeJson, kubectl } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
 
 const cluster = inject('cluster');
 const NS = 'e2e-validate';
 let podid: LoopbackPodid;
+
+const ENFORCE = 'deploy/overlays/netraw-enforce';
+const enforce = { ...defaultValidationConfig, mode: 'enforce' as const };
 
 const deployment = (name: string, securityContext?: Record<string, unknown>) => ({
   apiVersion: 'apps/v1',
@@ -25,8 +30,8 @@ const deployment = (name: string, securityContext?: Record<string, unknown>) => 
 });
 
 beforeAll(async () => {
-  podid = await startLoopbackPodid();
-  await installDeploy(cluster, podid);
+  podid = await startLoopbackPodid(undefined, enforce);
+  await installDeploy(cluster, podid, ENFORCE);
   await kube(cluster, ['create', 'namespace', NS]);
 });
 
@@ -34,7 +39,7 @@ afterAll(async () => {
   await podid?.stop();
 });
 
-describe('validating webhook through a real apiserver', () => {
+describe('validating webhook through a real apiserver (netraw-enforce overlay)', () => {
   it('refuses a Deployment without the drop at kubectl apply, naming the container and the fix', async () => {
     const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('web')));
     expect(r.code).not.toBe(0);
@@ -66,22 +71,30 @@ describe('validating webhook through a real apiserver', () => {
     expect(disagreements).toEqual([]);
   });
 
-  it('fix mode (deploy/overlays/netraw-fix) adds the missing drop and still denies privileged', async () => {
-    const fix = await startLoopbackPodid(undefined, { ...defaultValidationConfig, mode: 'fix' });
+  it('the default install (fix): the workload is admitted as written with a warning, each pod it creates drops NET_RAW', async () => {
+    const fix = await startLoopbackPodid();
     try {
-      await installDeploy(cluster, fix, 'deploy/overlays/netraw-fix');
+      await installDeploy(cluster, fix);
       const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('fixed')));
-      expect(r.code).toBe(0);
-      expect(r.stderr).toContain('Warning: podid added NET_RAW to capabilities.drop of 1 container(s) (--netraw=fix)');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        'Warning: podid: container "web" does not drop NET_RAW: add "NET_RAW" (or "ALL") to securityContext.capabilities.drop (--netraw=fix adds it to each pod this creates)',
+      );
+      // The Deployment is stored as written: no drift for GitOps tools.
       const stored = await kubeJson(cluster, ['get', 'deployment', 'fixed', '-n', NS]);
-      expect(stored.spec.template.spec.containers[0].securityContext.capabilities.drop).toEqual(['NET_RAW']);
+      expect(stored.spec.template.spec.containers[0].securityContext).toBeUndefined();
+      // Its ReplicaSet's pods (kube-controller-manager) are created with the drop.
+      const pods = await eventually("the Deployment's pods", async () => {
+        const list = await kubeJson(cluster, ['get', 'pods', '-n', NS, '-l', 'app=fixed']);
+        return list.items.length ? list.items : undefined;
+      });
+      expect(pods[0].spec.containers[0].securityContext.capabilities.drop).toContain('NET_RAW');
       const privileged = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('still-bad', { privileged: true })));
       expect(privileged.code).not.toBe(0);
       expect(privileged.stderr).toContain('container "web" is privileged');
     } finally {
-      await installDeploy(cluster, podid);
       await kubectl(cluster, ['delete', 'mutatingwebhookconfiguration', 'podid']);
-      await installDeploy(cluster, podid);
+      await installDeploy(cluster, podid, ENFORCE);
       await fix.stop();
     }
   });
