@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentName, assignmentObject, desiredAssignments, planAssignments } from './assignments.ts';
+import { adoptionPatch, assignmentName, assignmentObject, desiredAssignments, planAssignments, planTakeover, type ForeignAssignment } from './assignments.ts';
 import { IdentityStore } from './identity-store.ts';
 import type { NodePod } from './pod-index.ts';
 
@@ -61,5 +61,46 @@ describe('AzureAssignedIdentity planning', () => {
       azureIdentityRef: { metadata: { name: 'reader' }, spec: { clientID: '11111111-1111-1111-1111-111111111111' } },
     });
     expect(obj.status).toEqual({ status: 'Assigned' });
+  });
+});
+
+describe("taking over MIC's leftover AzureAssignedIdentity objects", () => {
+  const foreign = (name: string, over: Partial<ForeignAssignment> = {}): ForeignAssignment => ({
+    name,
+    namespace: 'apps',
+    nodeName: 'node-1',
+    labels: { nodename: 'node-1' },
+    finalizers: ['azureassignedidentity.finalizers.aadpodidentity.k8s.io'],
+    ...over,
+  });
+  const desired = desiredAssignments([pod('a', { aadpodidbinding: 'reader' })], store(), { forceNamespaced: false });
+
+  it("adopts what a pod still needs, deletes the rest, and leaves podid's own and other nodes' objects alone", () => {
+    const plan = planTakeover(
+      [
+        foreign('a-apps-reader'), // still needed: adopt
+        foreign('gone-apps-reader'), // its pod is gone: delete
+        foreign('b-apps-reader', { nodeName: 'node-2', labels: { nodename: 'node-2' } }), // another node's
+        foreign('c-apps-reader', { labels: { 'podid.io/node': 'node-1' } }), // podid's own
+        foreign('d-apps-reader', { nodeName: undefined }), // MIC's label alone names the node
+      ],
+      desired,
+      'node-1',
+    );
+    expect(plan.adopt.map((f) => f.name)).toEqual(['a-apps-reader']);
+    expect(plan.remove.map((f) => f.name)).toEqual(['gone-apps-reader', 'd-apps-reader']);
+  });
+
+  it("adoption adds podid's labels (to MIC's, or as new labels) and clears the finalizers", () => {
+    expect(adoptionPatch(foreign('a'), 'node-1')).toEqual([
+      { op: 'add', path: '/metadata/labels/podid.io~1node', value: 'node-1' },
+      { op: 'add', path: '/metadata/labels/app.kubernetes.io~1managed-by', value: 'podid-nmi' },
+      { op: 'add', path: '/metadata/finalizers', value: [] },
+    ]);
+    expect(adoptionPatch(foreign('a', { labels: {} }), 'node-1')[0]).toEqual({
+      op: 'add',
+      path: '/metadata/labels',
+      value: { 'podid.io/node': 'node-1', 'app.kubernetes.io/managed-by': 'podid-nmi' },
+    });
   });
 });

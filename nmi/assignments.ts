@@ -75,3 +75,41 @@ export function assignmentObject(a: Assignment, nodeName: string): Record<string
     status: { status: 'Assigned' },
   };
 }
+
+/** An AzureAssignedIdentity as the cluster holds it, for taking over MIC's leftovers. */
+export interface ForeignAssignment {
+  name: string;
+  namespace: string;
+  /** spec.nodename (MIC's spelling) or spec.nodeName. */
+  nodeName?: string;
+  labels: Record<string, string>;
+  finalizers: string[];
+}
+
+/**
+ * MIC's leftovers on this node (objects podid did not write: no podid.io/node label), on NMI's start: adopt the
+ * ones a pod still needs (add podid's labels, drop MIC's finalizers), and delete the rest after dropping their
+ * finalizers, since no MIC is left to honour them. Objects of other nodes are left to their own NMI.
+ */
+export function planTakeover(
+  foreign: readonly ForeignAssignment[],
+  desired: readonly Assignment[],
+  nodeName: string,
+): { adopt: ForeignAssignment[]; remove: ForeignAssignment[] } {
+  const want = new Set(desired.map((a) => `${a.namespace}/${a.name}`));
+  const mine = foreign.filter((f) => f.labels[NODE_LABEL] === undefined && (f.nodeName === nodeName || f.labels.nodename === nodeName));
+  return {
+    adopt: mine.filter((f) => want.has(`${f.namespace}/${f.name}`)),
+    remove: mine.filter((f) => !want.has(`${f.namespace}/${f.name}`)),
+  };
+}
+
+/** The JSON Patch that makes an adopted object podid's: its labels, and no finalizers. */
+export function adoptionPatch(f: ForeignAssignment, nodeName: string): Array<Record<string, unknown>> {
+  const labels = { [NODE_LABEL]: nodeName, 'app.kubernetes.io/managed-by': 'podid-nmi' };
+  const pointer = (key: string) => `/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const labelOps = Object.keys(f.labels).length
+    ? Object.entries(labels).map(([k, v]) => ({ op: 'add', path: pointer(k), value: v }))
+    : [{ op: 'add', path: '/metadata/labels', value: labels }];
+  return [...labelOps, { op: 'add', path: '/metadata/finalizers', value: [] }];
+}

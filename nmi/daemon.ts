@@ -14,7 +14,7 @@ import { cachedReviewer } from './caller.ts';
 import { IdentityStore } from './identity-store.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
 import type { InterceptConfig } from './iptables-rules.ts';
-import { kubeEvents, kubeReviewer, kubeSecrets, startInformers, syncAssignments } from './kube.ts';
+import { kubeEvents, kubeReviewer, kubeSecrets, startInformers, syncAssignments, takeOverLeftovers } from './kube.ts';
 import { dedupedEvents } from './events.ts';
 import { createNmiMetrics } from './metrics.ts';
 import { msalNetwork } from './msal-network.ts';
@@ -116,6 +116,12 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   const stopInformers = await startInformers(s.kc, s.nodeName, pods, store, log, () => (dirty = true));
   ready = true;
   log.info({ node: s.nodeName, pods: pods.size, ...store.counts }, 'informers synced');
+  // MIC's objects keep the names podid uses (and MIC's finalizers): adopt or delete them once, before the sync loop.
+  if (s.assignments) {
+    await takeOverLeftovers(s.kc, s.nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced }), log).catch((err: unknown) =>
+      log.warn({ err }, "cannot take over MIC's AzureAssignedIdentity objects; they stay as they are"),
+    );
+  }
   const syncTimer = setInterval(() => void sync(), 1000);
   const fullTimer = setInterval(() => (dirty = true), 60_000);
   const stopIntercept = s.intercept ? await startInterception(iptablesRunner(s.intercept.binary), s.intercept.config, s.intercept.intervalMs, log) : undefined;

@@ -17,7 +17,7 @@ import type { Logger } from '../common/log.ts';
 import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
-import { assignmentObject, NODE_LABEL, planAssignments, type Assignment } from './assignments.ts';
+import { adoptionPatch, assignmentObject, NODE_LABEL, planAssignments, planTakeover, type Assignment, type ForeignAssignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
 import type { PodEvents } from './events.ts';
 import type { IdentityStore } from './identity-store.ts';
@@ -180,6 +180,35 @@ export async function syncAssignments(kc: KubeConfig, nodeName: string, desired:
     }
   }
   return { created: plan.create.length, removed: plan.remove.length };
+}
+
+/** On start: adopt or delete MIC's AzureAssignedIdentity objects on this node (planTakeover); finalizers cleared first. */
+export async function takeOverLeftovers(kc: KubeConfig, nodeName: string, desired: Assignment[], log: Logger): Promise<{ adopted: number; removed: number }> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const base = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
+  type Raw = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; finalizers?: string[] }; spec?: Record<string, unknown> };
+  const list = (await custom.listClusterCustomObject(base)) as { items: Raw[] };
+  const foreign: ForeignAssignment[] = list.items.map((o) => {
+    const node = o.spec?.nodename ?? o.spec?.nodeName ?? o.spec?.NodeName;
+    return {
+      ...nameOf(o),
+      nodeName: typeof node === 'string' ? node : undefined,
+      labels: o.metadata?.labels ?? {},
+      finalizers: o.metadata?.finalizers ?? [],
+    };
+  });
+  const plan = planTakeover(foreign, desired, nodeName);
+  const patch = (f: ForeignAssignment, body: object[]) => custom.patchNamespacedCustomObject({ ...base, namespace: f.namespace, name: f.name, body });
+  for (const f of plan.adopt) await patch(f, adoptionPatch(f, nodeName));
+  for (const f of plan.remove) {
+    if (f.finalizers.length) await patch(f, [{ op: 'add', path: '/metadata/finalizers', value: [] }]);
+    await custom.deleteNamespacedCustomObject({ ...base, namespace: f.namespace, name: f.name }).catch((err: unknown) => {
+      if (!(err instanceof ApiException && err.code === 404)) throw err;
+    });
+  }
+  if (plan.adopt.length || plan.remove.length)
+    log.info({ adopted: plan.adopt.length, removed: plan.remove.length }, "took over MIC's AzureAssignedIdentity objects");
+  return { adopted: plan.adopt.length, removed: plan.remove.length };
 }
 
 /** Warning Events on pods (`kubectl describe pod`), as podid-nmi on this node; failures are logged, never thrown. */

@@ -107,6 +107,25 @@ beforeAll(async () => {
   await kube(cluster, ['create', 'serviceaccount', 'app', '-n', NS]);
   await kube(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: crs(world) }));
 
+  // What MIC left behind (its labels and finalizer, the names podid uses): one a pod still needs, one whose pod is
+  // gone, one of another node. NMI takes over on start.
+  await createPod('mic-kept', 'app');
+  const mic = (name: string, nodename: string) => ({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind: 'AzureAssignedIdentity',
+    metadata: { name, namespace: NS, labels: { nodename }, finalizers: ['azureassignedidentity.finalizers.aadpodidentity.k8s.io'] },
+    spec: { pod: name.split('-e2e')[0], podNamespace: NS, nodename },
+  });
+  await kube(
+    cluster,
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [mic(`mic-kept-${NS}-app-msi`, NODE), mic(`mic-gone-${NS}-app-msi`, NODE), mic(`mic-other-${NS}-app-msi`, 'e2e-node-2')],
+    }),
+  );
+
   // NMI authenticates as deploy/'s podid-nmi service account: its ClusterRole is what is exercised.
   const nmiSaToken = (await kube(cluster, ['create', 'token', 'podid-nmi', '-n', 'podid-system', '--duration', '2h'])).trim();
   const kc = new KubeConfig();
@@ -254,5 +273,28 @@ describe('NMI with the real apiserver', () => {
       return x.status === 403 ? x : undefined;
     });
     expect(res.body.error).toBe('pod_exception');
+  });
+
+  it("took over MIC's leftovers on start: adopted the needed one, deleted the stale one (finalizer and all), left another node's", async () => {
+    const get = (name: string) => api(cluster, 'GET', `/apis/aadpodidentity.k8s.io/v1/namespaces/${NS}/azureassignedidentities/${name}`);
+    const kept = await get(`mic-kept-${NS}-app-msi`);
+    expect(kept.status).toBe(200);
+    expect(kept.body.metadata.labels).toMatchObject({ 'podid.io/node': NODE, nodename: NODE });
+    expect(kept.body.metadata.finalizers ?? []).toEqual([]);
+    expect((await get(`mic-gone-${NS}-app-msi`)).status).toBe(404);
+    const other = await get(`mic-other-${NS}-app-msi`);
+    expect(other.status).toBe(200);
+    expect(other.body.metadata.finalizers).toEqual(['azureassignedidentity.finalizers.aadpodidentity.k8s.io']);
+    // Let the other node's object go, as its own NMI would.
+    await kube(cluster, [
+      'patch',
+      'azureassignedidentity',
+      `mic-other-${NS}-app-msi`,
+      '-n',
+      NS,
+      '--type=json',
+      '-p',
+      '[{"op":"add","path":"/metadata/finalizers","value":[]}]',
+    ]);
   });
 });
