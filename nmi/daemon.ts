@@ -42,6 +42,7 @@ export interface DaemonSettings {
   /** /host/token: whether the pod's token is required, verified when present, or ignored; its audience; node-IP callers. */
   hostToken?: { auth: HostTokenAuth; audience: string; fromNodeIP: boolean };
   ambiguousIdentity?: AmbiguityPolicy;
+  blockInstanceMetadata?: boolean;
   /** Exceptions applied without an AzurePodIdentityException object (default: the AKS add-on's). */
   builtinExceptions?: AzurePodIdentityException[];
   callerRate?: { ratePerSecond: number; burst: number };
@@ -86,6 +87,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       limits: s.limits,
       nodeName: s.nodeName,
       ambiguousIdentity: s.ambiguousIdentity,
+      blockInstanceMetadata: s.blockInstanceMetadata,
       callerRate: s.callerRate,
       imdsUrl: s.imdsUrl,
       nodeIPs: s.hostToken?.fromNodeIP && s.nodeIP ? [s.nodeIP] : [],

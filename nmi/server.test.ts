@@ -298,3 +298,14 @@ describe('--ambiguous-identity=refuse', () => {
     expect(strict.events).toEqual([]);
   });
 });
+
+describe('--block-instance-metadata', () => {
+  const extra = extraNmi(fixture, { blockInstanceMetadata: true });
+  it('answers /metadata/instance with 403 instead of passing it through to the real IMDS', async () => {
+    const before = world.imds.requests.length;
+    const res = await fetch(`${extra.nmi.url}/metadata/instance?api-version=2021-02-01`, { headers: { Metadata: 'true' } });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error_description: string }).error_description).toContain('--block-instance-metadata');
+    expect(world.imds.requests.length).toBe(before);
+  });
+});

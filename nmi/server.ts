@@ -46,6 +46,8 @@ export interface NmiSettings {
   forceNamespaced: boolean;
   /** This node: a token naming another node is refused at once instead of waited for. */
   nodeName?: string;
+  /** aad-pod-identity's --block-instance-metadata: intercepted pods get 403 for /metadata/instance (VM details). */
+  blockInstanceMetadata?: boolean;
   /** A pod holding several identities asking without a selector: serve the first (default, as aad-pod-identity) or refuse (409). */
   ambiguousIdentity?: AmbiguityPolicy;
   /** Connection cap, idle and header timeouts, longest URL (default: defaultServerLimits). */
@@ -220,9 +222,12 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
   }
 
   /** Other metadata paths go to the real IMDS unchanged, but never on behalf of a proxy. */
-  function metadataPassThrough(req: IncomingMessage, res: ServerResponse): Reply | undefined {
+  function metadataPassThrough(req: IncomingMessage, res: ServerResponse, url: URL): Reply | undefined {
     const forwarded = forwardedRefusal(req.headers);
     if (forwarded) return errorReply(forwarded);
+    if (settings.blockInstanceMetadata && url.pathname.toLowerCase().startsWith(`${METADATA_PREFIX}/instance`)) {
+      return errorReply(new HttpError(403, 'forbidden', 'the instance metadata is blocked for pods on this node (--block-instance-metadata)'));
+    }
     passThrough(req, res, settings.imdsUrl);
     return undefined;
   }
