@@ -43,6 +43,12 @@ describe('parseAzureIdentity', () => {
   const rejected: Array<[string, unknown, string]> = [
     ['type 0 without ids', { type: 0 }, 'spec.clientID: a user-assigned identity (type 0) needs clientID or resourceID'],
     ['unknown type', { type: 4, clientID: CLIENT }, 'spec.type: must be 0'],
+    [
+      'auxiliaryTenantIDs (aad-pod-identity cross-tenant tokens)',
+      { type: 0, clientID: CLIENT, auxiliaryTenantIDs: ['contoso.onmicrosoft.com'] },
+      'spec.auxiliaryTenantIDs: is not supported by podid',
+    ],
+    ['AuxiliaryTenantIDs, old casing', { type: 0, clientID: CLIENT, AuxiliaryTenantIDs: ['x'] }, 'spec.auxiliaryTenantIDs: is not supported by podid'],
     ['type 3 without tenant', { type: 3, clientID: CLIENT }, 'spec.tenantID: is required for a service principal with federated credential (type 3)'],
     ['client id not a GUID', { clientID: 'abc' }, 'spec.clientID: must be a GUID'],
     ['casings disagree', { clientID: CLIENT, ClientID: TENANT }, 'spec.clientID: set twice with different values'],

@@ -84,6 +84,12 @@ export function parseAzureIdentity(obj: unknown, defaultNamespace = 'default'): 
   if (objectID !== undefined && !GUID.test(objectID)) spec.fail('objectID', `must be a GUID, got "${objectID}"`);
   if (tenantID !== undefined && !TENANT.test(tenantID)) spec.fail('tenantID', `must be a GUID or a domain name, got "${tenantID}"`);
   if (adEndpoint !== undefined && !/^https:\/\/[^\s/]+/i.test(adEndpoint)) spec.fail('adEndpoint', 'must be an https URL');
+  // aad-pod-identity fetched extra tokens for these tenants (ARM's cross-tenant auxiliary header); podid does not,
+  // and refusing the object says so where silently serving a token without them would not.
+  const auxiliary = spec.raw('auxiliaryTenantIDs');
+  if (Array.isArray(auxiliary) ? auxiliary.length > 0 : auxiliary !== undefined && auxiliary !== null && auxiliary !== '') {
+    spec.fail('auxiliaryTenantIDs', 'is not supported by podid (it serves one tenant per identity): remove it, or use one AzureIdentity per tenant');
+  }
   if (type === IdentityType.UserAssignedMSI) {
     if (clientID === undefined && resourceID === undefined) {
       spec.fail('clientID', 'a user-assigned identity (type 0) needs clientID or resourceID');
