@@ -16,6 +16,7 @@ COPY certs ./certs
 COPY tokens ./tokens
 COPY sidecar ./sidecar
 COPY nmi ./nmi
+COPY migrate ./migrate
 # `podid demo` runs against the emulators and the in-process NMI wiring from test/.
 COPY test/emulators ./test/emulators
 COPY test/local-nmi.ts ./test/local-nmi.ts

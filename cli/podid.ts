@@ -17,6 +17,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'sidecar', summary: 'per-pod token server on loopback speaking the IMDS and App Service token APIs, backed by NMI', load: async () => (await import('./sidecar-command.ts')).sidecarCommand },
   { name: 'nmi', summary: 'node daemon: resolves pod identities, serves tokens to sidecars and the CSI driver, intercepts metadata traffic', load: async () => (await import('./nmi-command.ts')).nmiCommand },
   { name: 'certs init', summary: 'create or renew the webhook CA and serving certificate in their Secret and publish caBundle (one pass)', load: async () => (await import('./certs-command.ts')).certsInitCommand },
+  { name: 'migrate check', summary: 'read an aad-pod-identity cluster and print what moving to podid changes (read-only): NET_RAW fixes and denials, bindings, identities, Secrets, MIC/NMI flags', load: async () => (await import('./migrate-command.ts')).migrateCheckCommand },
   { name: 'demo', summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token', load: async () => (await import('./demo-command.ts')).demoCommand },
 ];
 
