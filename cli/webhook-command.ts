@@ -6,6 +6,7 @@ import { startCertLoop as runCertLoop } from '../certs/loop.ts';
 import { createLogger, type Logger } from '../common/log.ts';
 import { MIN_TOKEN_EXPIRATION_SECONDS, defaultInjectionConfig as d, type InjectionConfig } from '../webhook/injection-config.ts';
 import { ENV_FLAVOURS } from '../webhook/sdk-env.ts';
+import { identityHints, type IdentityHints } from '../webhook/identity-hints.ts';
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
 import { NETRAW_MODES, NETRAW_SCOPES, defaultValidationConfig, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
@@ -62,6 +63,7 @@ export const webhookFlags = {
   'netraw-scope': flag(types.oneOf(NETRAW_SCOPES), { env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' }),
   'netraw-exempt-namespaces': flag(types.list, { env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' }),
   'netraw-exempt-labels': flag(labelSelector, { env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' }),
+  'identity-hints': switchFlag({ env: 'PODID_IDENTITY_HINTS', help: 'watch the podid CRDs and warn at admission about labeled pods podid will not serve (no binding, missing identity, exception); deploy/ turns it on' }),
   ...certFlags,
 };
 export type WebhookValues = FlagValues<typeof webhookFlags>;
@@ -123,13 +125,16 @@ export const webhookCommand = defineCommand({
   summary: 'HTTPS admission server: POST /mutate injects the token sidecar, POST /validate enforces the NET_RAW rule',
   flags: webhookFlags,
   async run(v) {
-    const settings = webhookSettingsFrom(v);
     const logger = createLogger('webhook', v['log-level']);
+    const hints = new IdentityHintsFeed();
+    const settings = { ...webhookSettingsFrom(v), identityHints: v['identity-hints'] ? hints.hints : undefined };
     const certLoop = v['manage-certs'] ? await startCertLoop(v, logger) : undefined;
     const running = await startWebhook(settings, logger);
+    if (v['identity-hints']) hints.start(v, logger);
     const signal = await untilSignal();
     logger.info({ signal }, 'shutting down');
     certLoop?.stop();
+    hints.stop();
     await running.close(v['shutdown-drain']);
     return 0;
   },
@@ -140,4 +145,29 @@ async function startCertLoop(v: WebhookValues, logger: Logger) {
   const dir = v['certs-dir'];
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return runCertLoop(await certStoreFrom(v), certOptionsFrom(v, dir), v['certs-interval'], logger);
+}
+
+/**
+ * Identity hints from the podid CRDs, watched in the background once the server runs: until the first lists are
+ * in (or if the cluster cannot be read) there are no hints, never wrong ones.
+ */
+class IdentityHintsFeed {
+  private current?: IdentityHints;
+  private stopInformers?: () => void;
+  readonly hints: IdentityHints = (pod) => this.current?.(pod);
+
+  start(v: WebhookValues, logger: Logger): void {
+    void (async () => {
+      const { IdentityStore } = await import('../nmi/identity-store.ts');
+      const { kubeConfig, startInformers } = await import('../nmi/kube.ts');
+      const store = new IdentityStore();
+      this.stopInformers = await startInformers(kubeConfig(v.kubeconfig), store, logger, () => {});
+      this.current = identityHints((pod) => store.objectsFor(pod), { forceNamespaced: false });
+      logger.info(store.counts, 'identity hints on: podid CRDs synced');
+    })().catch((err: unknown) => logger.warn({ err }, 'identity hints off: the podid CRDs cannot be read'));
+  }
+
+  stop(): void {
+    this.stopInformers?.();
+  }
 }

@@ -115,7 +115,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       syncing = false;
     }
   };
-  const stopInformers = await startInformers(s.kc, s.nodeName, pods, store, log, () => (dirty = true));
+  const stopInformers = await startInformers(s.kc, store, log, () => (dirty = true), { name: s.nodeName, pods });
   ready = true;
   log.info({ node: s.nodeName, pods: pods.size, ...store.counts }, 'informers synced');
   // MIC's objects keep the names podid uses (and MIC's finalizers): adopt or delete them once, before the sync loop.

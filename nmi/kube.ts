@@ -42,14 +42,16 @@ interface Watch<T> {
   remove(o: T): void;
 }
 
-/** Starts the informers; resolves once every initial list is in. `onChange` fires after any event. */
+/**
+ * Starts the informers of the three podid CRDs (into `store`) and, with `node`, of that node's pods; resolves once
+ * every initial list is in. `onChange` fires after any event. NMI watches both; the webhook only the CRDs.
+ */
 export async function startInformers(
   kc: KubeConfig,
-  nodeName: string,
-  pods: PodIndex,
   store: IdentityStore,
   log: Logger,
   onChange: () => void,
+  node?: { name: string; pods: PodIndex },
 ): Promise<() => void> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -74,17 +76,18 @@ export async function startInformers(
       remove: (o) => remove(nameOf(o).namespace, nameOf(o).name),
     };
   }
-  const watches: Watch<any>[] = [
-    {
-      path: '/api/v1/pods',
-      fieldSelector: `spec.nodeName=${nodeName}`,
-      list: () => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }),
-      upsert: (o) => {
-        const p = toNodePod(o);
-        if (p) pods.upsert(p);
-      },
-      remove: (o) => pods.remove(nameOf(o).namespace, nameOf(o).name),
+  const podWatch = (n: { name: string; pods: PodIndex }): Watch<any> => ({
+    path: '/api/v1/pods',
+    fieldSelector: `spec.nodeName=${n.name}`,
+    list: () => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${n.name}` }),
+    upsert: (o) => {
+      const p = toNodePod(o);
+      if (p) n.pods.upsert(p);
     },
+    remove: (o) => n.pods.remove(nameOf(o).namespace, nameOf(o).name),
+  });
+  const watches: Watch<any>[] = [
+    ...(node ? [podWatch(node)] : []),
     // prettier-ignore
     crdWatch('azureidentities', 'AzureIdentity', parseAzureIdentity, (v) => store.upsertIdentity(v), (ns, n) => store.removeIdentity(ns, n)),
     // prettier-ignore

@@ -7,6 +7,7 @@ import type { Logger } from '../common/log.ts';
 import { BadReview, readAdmissionReview, review, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import type { IdentityHints } from './identity-hints.ts';
 import { mutate } from './mutate.ts';
 import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';
@@ -34,6 +35,8 @@ export interface AppOptions {
   /** Readiness: false while the server starts or shuts down. */
   ready: () => boolean;
   newSecret?: () => string;
+  /** Warnings about identities for labeled pods (when the webhook watches the podid CRDs). */
+  identityHints?: IdentityHints;
 }
 
 const errorBody = (error: string, message: string) => ({ error, message });
@@ -64,7 +67,7 @@ export function createWebhookApp(opts: AppOptions): express.Express {
   const { logger, metrics } = opts;
   const newSecret = opts.newSecret ?? (() => randomBytes(24).toString('base64url'));
   const endpoints: Record<string, AdmissionHandler> = {
-    '/mutate': (req) => mutate(req, opts.injection, newSecret),
+    '/mutate': (req) => mutate(req, opts.injection, newSecret, opts.identityHints),
     '/validate': (req) => validate(req, opts.validation),
     '/mutate-netraw': (req) => fixNetRaw(req, opts.validation),
     ...opts.endpoints,

@@ -4,6 +4,7 @@ import { allow, deny, isPodRequest, patchResponse, type AdmissionRequest, type A
 import { planInjection, type InjectionOutcome } from './inject.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import { displayName } from './pod.ts';
+import type { IdentityHints } from './identity-hints.ts';
 import { readPodShape } from './read-pod.ts';
 
 export type MutateOutcome = InjectionOutcome | 'ignored' | 'invalid';
@@ -15,7 +16,8 @@ export interface MutateResult {
   subject: string;
 }
 
-export function mutate(req: AdmissionRequest, cfg: InjectionConfig, newSecret: () => string): MutateResult {
+/** `hints`, when the webhook has the identity objects: a warning for a labeled pod podid will not serve. */
+export function mutate(req: AdmissionRequest, cfg: InjectionConfig, newSecret: () => string, hints?: IdentityHints): MutateResult {
   const subject = `${req.namespace}/${req.name ?? ''}`;
   if (!isPodRequest(req) || req.subResource || req.operation !== 'CREATE') {
     return { response: allow(req.uid), outcome: 'ignored', subject };
@@ -25,8 +27,10 @@ export function mutate(req: AdmissionRequest, cfg: InjectionConfig, newSecret: (
     return { response: deny(req.uid, 400, `podid could not read the pod: ${read.message}`), outcome: 'invalid', subject };
   }
   const plan = planInjection(read.pod, cfg, newSecret);
+  const meta = read.pod.metadata;
+  const hint = hints?.({ name: displayName(meta, req.namespace).split('/')[1]!, namespace: req.namespace, labels: meta?.labels ?? {} });
   return {
-    response: patchResponse(req.uid, plan.patch, plan.warnings),
+    response: patchResponse(req.uid, plan.patch, hint ? [...plan.warnings, hint] : plan.warnings),
     outcome: plan.outcome,
     subject: displayName(read.pod.metadata, req.namespace),
   };

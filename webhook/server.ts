@@ -5,6 +5,7 @@ import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
 import { createWebhookApp, type AdmissionHandler } from './app.ts';
+import type { IdentityHints } from './identity-hints.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { ValidationConfig } from './validation-config.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
@@ -18,6 +19,7 @@ export interface WebhookSettings {
   injection: InjectionConfig;
   validation: ValidationConfig;
   endpoints?: Record<string, AdmissionHandler>;
+  identityHints?: IdentityHints;
 }
 
 export interface RunningWebhook {
@@ -43,6 +45,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
     logger,
     metrics,
     endpoints: settings.endpoints,
+    identityHints: settings.identityHints,
     ready: () => accepting,
   });
   const server = createServer({ ...initial.options, minVersion: 'TLSv1.2' }, app);

@@ -4,6 +4,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { allow, patchResponse } from '../../webhook/admission.ts';
 import type { AdmissionHandler } from '../../webhook/app.ts';
+import { createLogger } from '../../common/log.ts';
+import { IdentityStore } from '../../nmi/identity-store.ts';
+import { kubeConfig, startInformers } from '../../nmi/kube.ts';
+import { identityHints } from '../../webhook/identity-hints.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
 
@@ -51,8 +55,17 @@ const pod = (name: string, labels: Record<string, string>, extra: Record<string,
 
 const envOf = (c: any): Record<string, string> => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
 
+let stopInformers: (() => void) | undefined;
+
 beforeAll(async () => {
-  podid = await startLoopbackPodid({ '/add-container': addContainer });
+  // --identity-hints as deploy/ runs it: the podid CRDs watched through the real apiserver.
+  const store = new IdentityStore();
+  stopInformers = await startInformers(kubeConfig(cluster.kubeconfig), store, createLogger('webhook', 'silent'), () => {});
+  podid = await startLoopbackPodid(
+    { '/add-container': addContainer },
+    undefined,
+    identityHints((p) => store.objectsFor(p), { forceNamespaced: false }),
+  );
   await installDeploy(cluster, podid);
   await kube(cluster, ['create', 'namespace', NS]);
   await eventually('default service account', async () =>
@@ -61,6 +74,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  stopInformers?.();
   await podid?.stop();
 });
 
@@ -210,6 +224,14 @@ describe('mutating webhook through a real apiserver', () => {
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(pod('after-restart', { aadpodidbinding: 'reader' })));
     const stored = await kubeJson(cluster, ['get', 'pod', 'after-restart', '-n', NS]);
     expect(stored.spec.initContainers[0].name).toBe('podid-token');
+  });
+
+  it("warns at kubectl apply when a labeled pod's selector matches no binding (--identity-hints)", async () => {
+    const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(pod('unbound', { aadpodidbinding: 'nobody-binds-this' })));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      `Warning: podid: pod ${NS}/unbound has aadpodidbinding=nobody-binds-this but no AzureIdentityBinding has selector nobody-binds-this: it gets no token until that is fixed`,
+    );
   });
 });
 

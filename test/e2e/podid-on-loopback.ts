@@ -10,6 +10,7 @@ import { createLogger } from '../../common/log.ts';
 import type { AdmissionHandler } from '../../webhook/app.ts';
 import { defaultInjectionConfig } from '../../webhook/injection-config.ts';
 import { startWebhook, type RunningWebhook } from '../../webhook/server.ts';
+import type { IdentityHints } from '../../webhook/identity-hints.ts';
 import { defaultValidationConfig, type ValidationConfig } from '../../webhook/validation-config.ts';
 import type { ClusterInfo } from './global-setup.ts';
 import { kube } from './kube.ts';
@@ -27,6 +28,7 @@ export interface LoopbackPodid {
 export async function startLoopbackPodid(
   endpoints?: Record<string, AdmissionHandler>,
   validation: ValidationConfig = defaultValidationConfig,
+  identityHints?: IdentityHints,
 ): Promise<LoopbackPodid> {
   const dir = await mkdtemp(join(tmpdir(), 'podid-e2e-webhook-'));
   const ca = createCA({ commonName: 'podid e2e CA', validityDays: 2 });
@@ -43,6 +45,7 @@ export async function startLoopbackPodid(
     injection: { ...defaultInjectionConfig, sidecarImage: 'podid:e2e' },
     validation,
     endpoints,
+    identityHints,
   });
   const state = { webhook: await startWebhook(settings(0), logger) };
   const port = Number(new URL(state.webhook.url).port);
