@@ -43,17 +43,20 @@ export class TokenCache {
   async get(key: string, fetch: () => Promise<Token>, group = ''): Promise<Token> {
     const now = this.opts.now();
     let entry = this.entries.get(key);
+    // Groups are kept only when bounded: the sidecar's cache (one pod, no per-group bound) skips the bookkeeping.
+    const grouped = this.opts.maxPerGroup !== Infinity;
     if (entry) {
       // Re-insert: Map and Set order is the LRU order.
       this.entries.delete(key);
       this.entries.set(key, entry);
-      this.groups.get(entry.group)?.delete(key);
-      this.groups.get(entry.group)?.add(key);
+      const keys = grouped ? this.groups.get(entry.group) : undefined;
+      keys?.delete(key);
+      keys?.add(key);
     } else {
       entry = { group, refreshAt: 0, blockedUntil: 0 };
       this.entries.set(key, entry);
-      const keys = this.groups.get(group) ?? new Set<string>();
-      this.groups.set(group, keys.add(key));
+      const keys = grouped ? (this.groups.get(group) ?? new Set<string>()) : undefined;
+      if (keys) this.groups.set(group, keys.add(key));
       this.evict(keys);
     }
     const valid = entry.token && entry.token.expiresOn > now + 5 ? entry.token : undefined;
@@ -88,10 +91,12 @@ export class TokenCache {
   }
 
   /** The group's own least recently used entries past its bound, then the cache's past the total bound. */
-  private evict(groupKeys: Set<string>): void {
-    for (const key of groupKeys) {
-      if (groupKeys.size <= this.opts.maxPerGroup) break;
-      this.remove(key);
+  private evict(groupKeys: Set<string> | undefined): void {
+    if (groupKeys) {
+      for (const key of groupKeys) {
+        if (groupKeys.size <= this.opts.maxPerGroup) break;
+        this.remove(key);
+      }
     }
     for (const key of this.entries.keys()) {
       if (this.entries.size <= this.opts.maxEntries) break;

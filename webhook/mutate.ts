@@ -3,7 +3,7 @@
 import { allow, deny, isPodRequest, patchResponse, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import { planInjection, type InjectionOutcome } from './inject.ts';
 import type { InjectionConfig } from './injection-config.ts';
-import { displayName } from './pod.ts';
+import { displayName, podName } from './pod.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import { readPodShape } from './read-pod.ts';
 
@@ -28,7 +28,7 @@ export function mutate(req: AdmissionRequest, cfg: InjectionConfig, newSecret: (
   }
   const plan = planInjection(read.pod, cfg, newSecret);
   const meta = read.pod.metadata;
-  const hint = hints?.({ name: displayName(meta, req.namespace).split('/')[1]!, namespace: req.namespace, labels: meta?.labels ?? {} });
+  const hint = hints?.({ name: podName(meta), namespace: req.namespace, labels: meta?.labels ?? {} });
   return {
     response: patchResponse(req.uid, plan.patch, hint ? [...plan.warnings, hint] : plan.warnings),
     outcome: plan.outcome,

@@ -60,7 +60,9 @@ export function pointerToken(key: string): string {
 }
 
 /** A name shown to people: `name`, or `generateName*` for pods the apiserver has not named yet. */
+/** The pod's name for messages: its name, or `generateName*` before the apiserver has named it. */
+export const podName = (meta: ObjectMetadata | undefined): string => meta?.name || (meta?.generateName ? `${meta.generateName}*` : '<unnamed>');
+
 export function displayName(meta: ObjectMetadata | undefined, namespace: string): string {
-  const name = meta?.name || (meta?.generateName ? `${meta.generateName}*` : '<unnamed>');
-  return `${namespace}/${name}`;
+  return `${namespace}/${podName(meta)}`;
 }
