@@ -9,7 +9,7 @@ import { Agent } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { JsonReply } from '../common/https-json.ts';
 import { jsonObject, sendRequest } from '../common/http-request.ts';
-import { IdentityStore } from '../nmi/identity-store.ts';
+import { IdentityStore } from '../identity/store.ts';
 import { lookupIdentity } from '../nmi/lookup.ts';
 import { PodIndex } from '../nmi/pod-index.ts';
 import { fmt, runLoad } from './load.ts';

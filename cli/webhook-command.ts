@@ -158,7 +158,7 @@ class IdentityHintsFeed {
 
   start(v: WebhookValues, logger: Logger): void {
     void (async () => {
-      const { IdentityStore } = await import('../nmi/identity-store.ts');
+      const { IdentityStore } = await import('../identity/store.ts');
       const { kubeConfig, startInformers } = await import('../nmi/kube.ts');
       const store = new IdentityStore();
       this.stopInformers = await startInformers(kubeConfig(v.kubeconfig), store, logger, () => {});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { adoptionPatch, assignmentName, assignmentObject, desiredAssignments, planAssignments, planTakeover, type ForeignAssignment } from './assignments.ts';
-import { IdentityStore } from './identity-store.ts';
+import { assignmentName, assignmentObject } from '../identity/assigned.ts';
+import { adoptionPatch, desiredAssignments, planAssignments, planTakeover, type ForeignAssignment } from './assignments.ts';
+import { IdentityStore } from '../identity/store.ts';
 import type { NodePod } from './pod-index.ts';
 
 const pod = (name: string, labels: Record<string, string>, namespace = 'apps'): NodePod => ({

@@ -11,7 +11,7 @@ import type { AzurePodIdentityException } from '../identity/crds.ts';
 import type { HostTokenAuth } from './host-auth.ts';
 import type { AmbiguityPolicy } from './lookup.ts';
 import { cachedReviewer } from './caller.ts';
-import { IdentityStore } from './identity-store.ts';
+import { IdentityStore } from '../identity/store.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
 import type { InterceptConfig } from './iptables-rules.ts';
 import { kubeEvents, kubeReviewer, kubeSecrets, startInformers, syncAssignments, takeOverLeftovers } from './kube.ts';

@@ -2,25 +2,18 @@
 // store, TokenReview for sidecar callers, Secrets for service principals, and the AzureAssignedIdentity
 // writer. Everything decided here comes from the pure modules beside it.
 
-import {
-  ApiException,
-  AuthenticationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  ListWatch,
-  Watch as KubeWatch,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { ApiException, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { nameOf, runWatches, type Meta, type Watch } from '../common/kube-watch.ts';
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import type { Logger } from '../common/log.ts';
 import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
-import { adoptionPatch, assignmentObject, NODE_LABEL, planAssignments, planTakeover, type Assignment, type ForeignAssignment } from './assignments.ts';
+import { assignmentObject, NODE_LABEL } from '../identity/assigned.ts';
+import { adoptionPatch, planAssignments, planTakeover, type Assignment, type ForeignAssignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
 import type { PodEvents } from './events.ts';
-import type { IdentityStore } from './identity-store.ts';
+import type { IdentityStore } from '../identity/store.ts';
 import { toNodePod, type PodIndex } from './pod-index.ts';
 import { CredentialError, type SecretData } from './sp-credentials.ts';
 
@@ -31,33 +24,14 @@ export function kubeConfig(kubeconfigPath?: string): KubeConfig {
   return kc;
 }
 
-type Meta = { metadata?: { name?: string; namespace?: string } };
-const nameOf = (o: Meta) => ({ namespace: o.metadata?.namespace ?? 'default', name: o.metadata?.name ?? '' });
-
-interface Watch<T> {
-  path: string;
-  list: () => Promise<{ items: T[] }>;
-  fieldSelector?: string;
-  upsert(o: T): void;
-  remove(o: T): void;
-}
-
 /**
- * Starts the informers of the three podid CRDs (into `store`) and, with `node`, of that node's pods; resolves once
- * every initial list is in. `onChange` fires after any event. NMI watches both; the webhook only the CRDs.
+ * Watches of the three podid CRDs into `store`; objects that do not parse are logged and left out. NMI, the webhook
+ * and the controller run them with `runWatches`.
  */
-export async function startInformers(
-  kc: KubeConfig,
-  store: IdentityStore,
-  log: Logger,
-  onChange: () => void,
-  node?: { name: string; pods: PodIndex },
-): Promise<() => void> {
-  const core = kc.makeApiClient(CoreV1Api);
+export function identityWatches(kc: KubeConfig, store: IdentityStore, log: Logger): Watch<Meta>[] {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const invalid = (kind: string, o: Meta, errors: { field: string; message: string }[]) =>
     log.warn({ kind, object: `${nameOf(o).namespace}/${nameOf(o).name}`, errors: errors.map((e) => `${e.field}: ${e.message}`) }, 'ignoring invalid object');
-  /** A watch of one podid CRD: objects that do not parse are logged and left out. */
   function crdWatch<T>(
     plural: string,
     kind: string,
@@ -76,18 +50,7 @@ export async function startInformers(
       remove: (o) => remove(nameOf(o).namespace, nameOf(o).name),
     };
   }
-  const podWatch = (n: { name: string; pods: PodIndex }): Watch<any> => ({
-    path: '/api/v1/pods',
-    fieldSelector: `spec.nodeName=${n.name}`,
-    list: () => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${n.name}` }),
-    upsert: (o) => {
-      const p = toNodePod(o);
-      if (p) n.pods.upsert(p);
-    },
-    remove: (o) => n.pods.remove(nameOf(o).namespace, nameOf(o).name),
-  });
-  const watches: Watch<any>[] = [
-    ...(node ? [podWatch(node)] : []),
+  return [
     // prettier-ignore
     crdWatch('azureidentities', 'AzureIdentity', parseAzureIdentity, (v) => store.upsertIdentity(v), (ns, n) => store.removeIdentity(ns, n)),
     // prettier-ignore
@@ -95,25 +58,35 @@ export async function startInformers(
     // prettier-ignore
     crdWatch('azurepodidentityexceptions', 'AzurePodIdentityException', parseAzurePodIdentityException, (v) => store.upsertException(v), (ns, n) => store.removeException(ns, n)),
   ];
-  const informers = watches.map((w) => {
-    const informer = new ListWatch<KubernetesObject>(w.path, new KubeWatch(kc), w.list as () => Promise<any>, false, undefined, w.fieldSelector);
-    const changed = (fn: (o: unknown) => void) => (o: unknown) => {
-      fn(o);
-      onChange();
-    };
-    informer.on('add', changed(w.upsert));
-    informer.on('update', changed(w.upsert));
-    informer.on('delete', changed(w.remove));
-    informer.on('error', (err: unknown) => {
-      log.warn({ path: w.path, err: (err as Error)?.message }, 'watch failed; restarting in 3 s');
-      setTimeout(() => void informer.start().catch(() => {}), 3000);
-    });
-    return informer;
-  });
-  await Promise.all(informers.map((i) => i.start()));
-  return () => {
-    for (const i of informers) void i.stop();
+}
+
+/** One node's pods into its PodIndex. */
+export function nodePodWatch(kc: KubeConfig, n: { name: string; pods: PodIndex }): Watch<unknown> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    path: '/api/v1/pods',
+    fieldSelector: `spec.nodeName=${n.name}`,
+    list: () => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${n.name}` }),
+    upsert: (o) => {
+      const p = toNodePod(o);
+      if (p) n.pods.upsert(p);
+    },
+    remove: (o) => n.pods.remove(nameOf(o as Meta).namespace, nameOf(o as Meta).name),
   };
+}
+
+/**
+ * Starts the informers of the three podid CRDs (into `store`) and, with `node`, of that node's pods; resolves once
+ * every initial list is in. `onChange` fires after any event. NMI watches both; the webhook only the CRDs.
+ */
+export function startInformers(
+  kc: KubeConfig,
+  store: IdentityStore,
+  log: Logger,
+  onChange: () => void,
+  node?: { name: string; pods: PodIndex },
+): Promise<() => void> {
+  return runWatches(kc, [...(node ? [nodePodWatch(kc, node)] : []), ...identityWatches(kc, store, log)], log, onChange);
 }
 
 /** TokenReview with the audience podid's sidecars present. */

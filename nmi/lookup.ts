@@ -4,7 +4,7 @@
 import type { AzureIdentity, AzureIdentityBinding, PodRef } from '../identity/crds.ts';
 import { explainResolution, resolvePod, type MatchOptions } from '../identity/match.ts';
 import { selectIdentity, type IdentitySelector } from '../identity/select.ts';
-import type { IdentityStore } from './identity-store.ts';
+import type { IdentityStore } from '../identity/store.ts';
 
 /**
  * A pod holding several identities asked without a selector: `first` serves the first by namespace/name, as

@@ -24,7 +24,7 @@ import { IMDS_TOKEN_PATH, forwardedRefusal, header, imdsBody, parseImdsRequest, 
 import type { IdentitySelector } from '../identity/select.ts';
 import type { Caller, Reviewer } from './caller.ts';
 import { hostTokenPod, type HostTokenAuth } from './host-auth.ts';
-import type { IdentityStore } from './identity-store.ts';
+import type { IdentityStore } from '../identity/store.ts';
 import { lookupIdentity, type AmbiguityPolicy, type Lookup } from './lookup.ts';
 import type { PodEvents } from './events.ts';
 import type { NmiMetrics } from './metrics.ts';

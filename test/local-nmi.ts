@@ -10,7 +10,7 @@ import type { AzureIdentity } from '../identity/crds.ts';
 import { unauthorized } from '../common/http-error.ts';
 import type { Caller, Reviewer } from '../nmi/caller.ts';
 import type { PodEvents } from '../nmi/events.ts';
-import { IdentityStore } from '../nmi/identity-store.ts';
+import { IdentityStore } from '../identity/store.ts';
 import { createNmiMetrics, type NmiMetrics } from '../nmi/metrics.ts';
 import { msalNetwork } from '../nmi/msal-network.ts';
 import { PodIndex, type NodePod } from '../nmi/pod-index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PodRef } from '../identity/crds.ts';
-import { IdentityStore } from '../nmi/identity-store.ts';
+import { IdentityStore } from '../identity/store.ts';
 import { identityHints } from './identity-hints.ts';
 
 const store = new IdentityStore();

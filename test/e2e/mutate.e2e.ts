@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { allow, patchResponse } from '../../webhook/admission.ts';
 import type { AdmissionHandler } from '../../webhook/app.ts';
 import { createLogger } from '../../common/log.ts';
-import { IdentityStore } from '../../nmi/identity-store.ts';
+import { IdentityStore } from '../../identity/store.ts';
 import { kubeConfig, startInformers } from '../../nmi/kube.ts';
 import { identityHints } from '../../webhook/identity-hints.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';

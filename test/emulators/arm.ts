@@ -1,9 +1,10 @@
-// The slice of Azure Resource Manager that `az login --identity` reads after it has a token: the
-// subscriptions and tenants the identity can see. HTTPS; the bearer token must be one the tenant issued
-// for ARM's audience.
+// The slice of Azure Resource Manager podid meets: the subscriptions and tenants `az login --identity` reads
+// after it has a token, and the compute API standard mode drives (arm-compute.ts). HTTPS; the bearer token
+// must be one the tenant issued for ARM's audience.
 
 import { createServer, type Server } from 'node:https';
 import { closeServer, listenOn } from '../../common/serve.ts';
+import { ComputeEmulator } from './arm-compute.ts';
 import { reply } from './faults.ts';
 import type { Tenant } from './tenant.ts';
 
@@ -11,6 +12,7 @@ export interface RunningArm {
   url: string;
   subscriptionId: string;
   requests: string[];
+  compute: ComputeEmulator;
   close(): Promise<void>;
 }
 
@@ -30,9 +32,11 @@ export async function startArm(opts: {
 }): Promise<RunningArm> {
   const subscriptionId = opts.subscriptionId ?? crypto.randomUUID();
   const requests: string[] = [];
-  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://management.azure.com');
-    requests.push(`${req.method} ${url.pathname}`);
+  const compute = new ComputeEmulator(() => opts.tenant.managedIdentities);
+  let url = '';
+  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, async (req, res) => {
+    const target = new URL(req.url ?? '/', 'https://management.azure.com');
+    requests.push(`${req.method} ${target.pathname}`);
     const auth = req.headers.authorization ?? '';
     try {
       const claims = opts.tenant.verify(auth.replace(/^Bearer /, ''));
@@ -40,7 +44,8 @@ export async function startArm(opts: {
     } catch (err) {
       return reply(res, 401, { error: { code: 'InvalidAuthenticationToken', message: (err as Error).message } });
     }
-    if (url.pathname === '/subscriptions') {
+    if (await compute.handle(req, res, target, url)) return;
+    if (target.pathname === '/subscriptions') {
       return reply(res, 200, {
         value: [
           {
@@ -54,12 +59,12 @@ export async function startArm(opts: {
         ],
       });
     }
-    if (url.pathname === '/tenants')
+    if (target.pathname === '/tenants')
       return reply(res, 200, {
         value: [{ id: `/tenants/${opts.tenant.id}`, tenantId: opts.tenant.id, displayName: 'podid emulated tenant' }],
       });
-    reply(res, 404, { error: { code: 'NotFound', message: `the ARM emulator does not serve ${url.pathname}` } });
+    reply(res, 404, { error: { code: 'NotFound', message: `the ARM emulator does not serve ${target.pathname}` } });
   });
-  const url = await listenOn(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'https');
-  return { url, subscriptionId, requests, close: () => closeServer(server, true) };
+  url = await listenOn(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'https');
+  return { url, subscriptionId, requests, compute, close: () => closeServer(server, true) };
 }

@@ -1,4 +1,4 @@
-// The AzureIdentity, AzureIdentityBinding and AzurePodIdentityException objects NMI knows, indexed so
+// The AzureIdentity, AzureIdentityBinding and AzurePodIdentityException objects a server knows (NMI, the webhook, the controller), indexed so
 // that one pod's lookup touches only the bindings with its selector and the exceptions of its namespace.
 
 import type { AzureIdentity, AzureIdentityBinding, AzurePodIdentityException, PodRef } from '../identity/crds.ts';
