@@ -9,6 +9,7 @@ import { HOST_TOKEN_AUTH_MODES } from '../nmi/host-auth.ts';
 import { AMBIGUITY_POLICIES } from '../nmi/lookup.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
 import { kubeConfig } from '../nmi/kube.ts';
+import { MODES } from '../controller/controller.ts';
 import { defaultServerLimits } from '../common/serve.ts';
 import { connectionFlags, kubeconfigFlag, limitsFrom, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
@@ -42,7 +43,9 @@ const flags = {
   'ambiguous-identity': flag(types.oneOf(AMBIGUITY_POLICIES), { env: 'PODID_AMBIGUOUS_IDENTITY', default: 'first', help: 'a pod holding several identities that names none: first (serve the first by namespace/name, as aad-pod-identity did; counted and a warning Event on the pod) or refuse (409)' }),
   'builtin-exceptions': flag(builtinExceptions, { env: 'PODID_BUILTIN_EXCEPTIONS', default: DEFAULT_BUILTIN_EXCEPTIONS, help: 'exceptions applied without an AzurePodIdentityException object, namespace:key=value[+key=value], comma-separated (default: the AKS add-on exception; empty: none)' }),
   'block-instance-metadata': switchFlag({ env: 'PODID_BLOCK_INSTANCE_METADATA', help: "intercepted pods get 403 for /metadata/instance (the VM's details), as aad-pod-identity's --block-instance-metadata did" }),
-  assignments: switchFlag({ env: 'PODID_ASSIGNMENTS', default: 'true', help: 'write AzureAssignedIdentity objects for the pods served (managed mode, status Assigned)' }),
+  mode: flag(types.oneOf(MODES), { env: 'PODID_MODE', default: 'managed', help: 'managed: identities are already on the node pools; standard: podid-controller assigns them through ARM and type 0 requests wait for their AzureAssignedIdentity to be Assigned (match the controller)' }),
+  'assignment-wait': flag(types.duration, { env: 'PODID_ASSIGNMENT_WAIT', default: '5s', help: 'standard mode: how long a type 0 request waits for its identity to be Assigned before 503 identity_not_assigned (Retry-After)' }),
+  assignments: switchFlag({ env: 'PODID_ASSIGNMENTS', default: 'true', help: 'managed mode: write AzureAssignedIdentity objects for the pods served (status Assigned)' }),
   intercept: switchFlag({ env: 'PODID_INTERCEPT', help: 'DNAT pod traffic to the metadata address to NMI with iptables (needs NET_ADMIN, host network)' }),
   'iptables-chain': flag(types.string, { env: 'PODID_IPTABLES_CHAIN', default: defaultInterceptConfig.chain, help: 'NAT chain holding the interception rule' }),
   'metadata-ip': flag(types.string, { env: 'PODID_METADATA_IP', default: defaultInterceptConfig.metadataIP, help: 'metadata address intercepted' }),
@@ -101,6 +104,7 @@ export const nmiCommand = defineCommand({
         blockInstanceMetadata: v['block-instance-metadata'],
         hostToken: { auth: v['host-token-auth'], audience: v['host-token-audience'], fromNodeIP: v['host-token-from-node-ip'] },
         assignments: v.assignments,
+        standard: v.mode === 'standard' ? { waitMs: v['assignment-wait'] } : undefined,
         intercept: intercept && { config: intercept, intervalMs: v['iptables-interval'], binary: v['iptables-binary'] },
       },
       log,

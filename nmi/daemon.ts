@@ -14,7 +14,8 @@ import { cachedReviewer } from './caller.ts';
 import { IdentityStore } from '../identity/store.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
 import type { InterceptConfig } from './iptables-rules.ts';
-import { kubeEvents, kubeReviewer, kubeSecrets, startInformers, syncAssignments, takeOverLeftovers } from './kube.ts';
+import { AssignmentStates, standardModeGate } from './assignment-gate.ts';
+import { kubeEvents, kubeReviewer, kubeSecrets, nodeAssignmentWatch, startInformers, syncAssignments, takeOverLeftovers } from './kube.ts';
 import { dedupedEvents } from './events.ts';
 import { createNmiMetrics } from './metrics.ts';
 import { msalNetwork } from './msal-network.ts';
@@ -46,7 +47,10 @@ export interface DaemonSettings {
   /** Exceptions applied without an AzurePodIdentityException object (default: the AKS add-on's). */
   builtinExceptions?: AzurePodIdentityException[];
   callerRate?: { ratePerSecond: number; burst: number };
+  /** Managed mode: write AzureAssignedIdentity objects (status Assigned) for the pods served. */
   assignments: boolean;
+  /** Standard mode: podid-controller writes them; type 0 requests wait up to `waitMs` for Assigned. */
+  standard?: { waitMs: number };
   intercept?: { config: InterceptConfig; intervalMs: number; binary: string };
 }
 
@@ -81,6 +85,9 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   const hostAudience = s.hostToken?.audience ?? s.tokenAudience;
   const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kc, hostAudience));
   let ready = false;
+  const states = s.standard ? new AssignmentStates() : undefined;
+  // In standard mode the controller owns AzureAssignedIdentity objects; NMI only reads its node's.
+  const writeAssignments = s.assignments && !s.standard;
   const nmi = await startNmi(
     {
       listen: s.listen,
@@ -95,14 +102,25 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       podWaitMs: s.podWaitMs,
       forceNamespaced: s.forceNamespaced,
     },
-    { pods, store, tokens, reviewer, hostReviewer, metrics, log, events: dedupedEvents(kubeEvents(s.kc, s.nodeName, log)), ready: () => ready },
+    {
+      pods,
+      store,
+      tokens,
+      reviewer,
+      hostReviewer,
+      metrics,
+      log,
+      events: dedupedEvents(kubeEvents(s.kc, s.nodeName, log)),
+      ready: () => ready,
+      assignments: states && standardModeGate(states, s.standard!.waitMs),
+    },
   );
 
   // AzureAssignedIdentity objects follow the informers, at most once a second, and fully every minute.
   let dirty = true;
   let syncing = false;
   const sync = async () => {
-    if (!ready || !dirty || syncing || !s.assignments) return;
+    if (!ready || !dirty || syncing || !writeAssignments) return;
     dirty = false;
     syncing = true;
     try {
@@ -115,11 +133,12 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       syncing = false;
     }
   };
-  const stopInformers = await startInformers(s.kc, store, log, () => (dirty = true), { name: s.nodeName, pods });
+  const extra = states ? [nodeAssignmentWatch(s.kc, s.nodeName, states)] : [];
+  const stopInformers = await startInformers(s.kc, store, log, () => (dirty = true), { name: s.nodeName, pods }, extra);
   ready = true;
   log.info({ node: s.nodeName, pods: pods.size, ...store.counts }, 'informers synced');
   // MIC's objects keep the names podid uses (and MIC's finalizers): adopt or delete them once, before the sync loop.
-  if (s.assignments) {
+  if (writeAssignments) {
     await takeOverLeftovers(s.kc, s.nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced }), log).catch((err: unknown) =>
       log.warn({ err }, "cannot take over MIC's AzureAssignedIdentity objects; they stay as they are"),
     );

@@ -4,8 +4,11 @@
 
 import type { NodePod } from './pod-index.ts';
 
+/** What an Event needs of its pod. */
+export type EventPod = Pick<NodePod, 'name' | 'namespace' | 'uid'>;
+
 export interface PodEvents {
-  warn(pod: NodePod, reason: string, message: string): void;
+  warn(pod: EventPod, reason: string, message: string): void;
 }
 
 /** Forwards an event only when this pod (by UID) has not had one with this reason within `windowMs`. */

@@ -10,6 +10,7 @@ import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import type { Parsed } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { assignmentObject, NODE_LABEL } from '../identity/assigned.ts';
+import type { AssignmentStates } from './assignment-gate.ts';
 import { adoptionPatch, planAssignments, planTakeover, type Assignment, type ForeignAssignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
 import type { PodEvents } from './events.ts';
@@ -85,8 +86,29 @@ export function startInformers(
   log: Logger,
   onChange: () => void,
   node?: { name: string; pods: PodIndex },
+  extra: readonly Watch<any>[] = [],
 ): Promise<() => void> {
-  return runWatches(kc, [...(node ? [nodePodWatch(kc, node)] : []), ...identityWatches(kc, store, log)], log, onChange);
+  return runWatches(kc, [...(node ? [nodePodWatch(kc, node)] : []), ...identityWatches(kc, store, log), ...extra], log, onChange);
+}
+
+/** Standard mode: this node's AzureAssignedIdentity statuses (written by podid-controller). */
+export function nodeAssignmentWatch(kc: KubeConfig, nodeName: string, states: AssignmentStates): Watch<unknown> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const labelSelector = `${NODE_LABEL}=${nodeName}`;
+  const status = (o: unknown) => {
+    const st = (o as { status?: { status?: unknown } }).status?.status;
+    return typeof st === 'string' ? st : undefined;
+  };
+  return {
+    path: `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`,
+    labelSelector,
+    list: async () =>
+      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities', labelSelector })) as {
+        items: unknown[];
+      },
+    upsert: (o) => states.set(nameOf(o as Meta).namespace, nameOf(o as Meta).name, status(o)),
+    remove: (o) => states.remove(nameOf(o as Meta).namespace, nameOf(o as Meta).name),
+  };
 }
 
 /** TokenReview with the audience podid's sidecars present. */
@@ -187,8 +209,8 @@ export async function takeOverLeftovers(kc: KubeConfig, nodeName: string, desire
   return { adopted: plan.adopt.length, removed: plan.remove.length };
 }
 
-/** Warning Events on pods (`kubectl describe pod`), as podid-nmi on this node; failures are logged, never thrown. */
-export function kubeEvents(kc: KubeConfig, nodeName: string, log: Logger): PodEvents {
+/** Warning Events on pods (`kubectl describe pod`), as `component` (podid-nmi on its node, podid-controller); failures are logged, never thrown. */
+export function kubeEvents(kc: KubeConfig, host: string, log: Logger, component = 'podid-nmi'): PodEvents {
   const core = kc.makeApiClient(CoreV1Api);
   return {
     warn(pod, reason, message) {
@@ -199,9 +221,9 @@ export function kubeEvents(kc: KubeConfig, nodeName: string, log: Logger): PodEv
         type: 'Warning',
         reason,
         message,
-        source: { component: 'podid-nmi', host: nodeName },
-        reportingComponent: 'podid-nmi',
-        reportingInstance: nodeName,
+        source: { component, host },
+        reportingComponent: component,
+        reportingInstance: host,
         firstTimestamp: now,
         lastTimestamp: now,
         count: 1,

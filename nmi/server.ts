@@ -25,6 +25,7 @@ import type { IdentitySelector } from '../identity/select.ts';
 import type { Caller, Reviewer } from './caller.ts';
 import { hostTokenPod, type HostTokenAuth } from './host-auth.ts';
 import type { IdentityStore } from '../identity/store.ts';
+import type { AssignmentGate } from './assignment-gate.ts';
 import { lookupIdentity, type AmbiguityPolicy, type Lookup } from './lookup.ts';
 import type { PodEvents } from './events.ts';
 import type { NmiMetrics } from './metrics.ts';
@@ -69,6 +70,8 @@ export interface NmiParts {
   events?: PodEvents;
   /** True once the informers have synced. */
   ready: () => boolean;
+  /** Standard mode: holds a type 0 request until its identity is on the node (assignment-gate.ts). */
+  assignments?: AssignmentGate;
 }
 
 export interface RunningNmi {
@@ -118,6 +121,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
   async function tokenFor(pod: NodePod, q: NmiTokenQuery, endpoint: Endpoint): Promise<Token> {
     const found = identityFor(pod, q.selector, endpoint);
     if (!found.ok) throw new HttpError(found.status, found.error, found.message);
+    await parts.assignments?.wait(pod, found.identity);
     return tokens.token(found.identity, q.resource);
   }
 
@@ -184,6 +188,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
       return undefined;
     }
     if (!found.ok) throw new HttpError(found.status, found.error, found.message);
+    await parts.assignments?.wait(pod, found.identity);
     return ok(imdsBody(await tokens.token(found.identity, parsed.resource), now()));
   }
 

@@ -1,0 +1,150 @@
+// `podid controller`, wired: leader election, then (as leader) the status mirror behind the printer columns and,
+// in standard mode, the informers feeding the reconciler that assigns identities through ARM. Every replica
+// serves /healthz, /readyz (the leader once synced, a standby at once) and /metrics on plain HTTP.
+
+import { createServer } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { runWatches } from '../common/kube-watch.ts';
+import type { ListenAddress } from '../common/listen.ts';
+import type { Logger } from '../common/log.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
+import type { AzurePodIdentityException } from '../identity/crds.ts';
+import { IdentityStore } from '../identity/store.ts';
+import { dedupedEvents } from '../nmi/events.ts';
+import { identityWatches, kubeEvents } from '../nmi/kube.ts';
+import type { ArmClient } from './arm-client.ts';
+import type { ArmTarget } from './arm-target.ts';
+import { desiredState, type ExistingRecord, type ScheduledPod } from './desired.ts';
+import { columnWatches, kubeOwnership, kubeRecords, labeledPodWatch, MANAGER, nodeWatch, recordWatch } from './kube.ts';
+import { startElection, type Election } from './leader.ts';
+import { createControllerMetrics } from './metrics.ts';
+import { Reconciler } from './reconciler.ts';
+
+export type Mode = 'managed' | 'standard';
+export const MODES: readonly Mode[] = ['managed', 'standard'];
+
+export interface ControllerSettings {
+  kc: KubeConfig;
+  mode: Mode;
+  namespace: string;
+  identity: string;
+  listen: ListenAddress;
+  lease: { name: string; seconds: number; renewDeadlineMs: number; retryMs: number };
+  /** Standard mode: ARM and the reconciler's knobs. */
+  standard?: {
+    arm: ArmClient;
+    graceMs: number;
+    immutable: ReadonlySet<string>;
+    resyncMs: number;
+    maxPerRequest: number;
+    concurrency: number;
+  };
+  forceNamespaced: boolean;
+  builtinExceptions: AzurePodIdentityException[];
+}
+
+export interface RunningController {
+  url: string;
+  election: Election;
+  /** Set once leading in standard mode (tests and benchmarks wait on it). */
+  reconciler(): Reconciler | undefined;
+  close(): Promise<void>;
+}
+
+export async function startController(s: ControllerSettings, log: Logger): Promise<RunningController> {
+  const metrics = createControllerMetrics();
+  let synced = false;
+  let leading = false;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' || path === '/livez') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    if (path === '/readyz') {
+      const ready = !leading || synced;
+      return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'syncing');
+    }
+    if (path === '/metrics')
+      return void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found', error_description: `no route ${path}` }));
+  });
+  const url = await listenOn(server, s.listen.host, s.listen.port);
+
+  const election = startElection({
+    kc: s.kc,
+    namespace: s.namespace,
+    name: s.lease.name,
+    identity: s.identity,
+    leaseSeconds: s.lease.seconds,
+    renewDeadlineMs: s.lease.renewDeadlineMs,
+    retryMs: s.lease.retryMs,
+    log,
+  });
+  let reconciler: Reconciler | undefined;
+  const stops: Array<() => void> = [];
+  let closed = false;
+
+  void election.leading.then(async () => {
+    if (closed) return;
+    leading = true;
+    metrics.leader.set(1);
+    stops.push(await runWatches(s.kc, columnWatches(s.kc, log), log, () => {}));
+    if (s.mode === 'standard' && s.standard) {
+      const std = s.standard;
+      const store = new IdentityStore();
+      for (const e of s.builtinExceptions) store.upsertException(e);
+      const pods = new Map<string, ScheduledPod>();
+      const nodes = new Map<string, ArmTarget | { error: string }>();
+      const records = new Map<string, ExistingRecord>();
+      const events = dedupedEvents(kubeEvents(s.kc, s.identity, log, MANAGER));
+      reconciler = new Reconciler({
+        arm: std.arm,
+        ownership: kubeOwnership(s.kc, s.namespace),
+        records: kubeRecords(s.kc, records, log),
+        log,
+        metrics,
+        warn: (a, reason, message) => events.warn(a.pod, reason, message),
+        graceMs: std.graceMs,
+        immutable: std.immutable,
+        maxPerRequest: std.maxPerRequest,
+        concurrency: std.concurrency,
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const recompute = () => {
+        if (!synced || timer) return;
+        // Coalesce bursts (a Deployment scaling up): one desired state per 100 ms at most.
+        timer = setTimeout(() => {
+          timer = undefined;
+          const desired = desiredState(pods.values(), store, nodes, { forceNamespaced: s.forceNamespaced });
+          reconciler!.update(desired);
+          let assigned = 0;
+          for (const r of records.values()) if (r.status === 'Assigned') assigned++;
+          metrics.assignments.set({ status: 'Assigned' }, assigned);
+          metrics.assignments.set({ status: 'Created' }, records.size - assigned);
+        }, 100);
+      };
+      const watches = [...identityWatches(s.kc, store, log), labeledPodWatch(s.kc, pods), nodeWatch(s.kc, nodes), recordWatch(s.kc, records)];
+      stops.push(await runWatches(s.kc, watches, log, recompute));
+      await reconciler.start();
+      synced = true;
+      log.info({ pods: pods.size, nodes: nodes.size, assignments: records.size, ...store.counts }, 'informers synced; reconciling');
+      recompute();
+      const resync = setInterval(() => reconciler!.resync(), std.resyncMs);
+      stops.push(
+        () => clearInterval(resync),
+        () => reconciler!.stop(),
+        () => clearTimeout(timer),
+      );
+    } else synced = true;
+  });
+  return {
+    url,
+    election,
+    reconciler: () => reconciler,
+    async close() {
+      closed = true;
+      for (const stop of stops.splice(0)) stop();
+      metrics.leader.set(0);
+      await election.stop();
+      await closeServer(server);
+    },
+  };
+}

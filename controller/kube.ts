@@ -1,0 +1,242 @@
+// The controller's Kubernetes side (@kubernetes/client-node): informers for labeled pods, nodes and
+// AzureAssignedIdentity objects; ownership records (one ConfigMap per scale set or VM podid added identities to);
+// the AzureAssignedIdentity writer; the status mirror behind the printer columns. Decisions come from the pure
+// modules beside it.
+
+import { createHash } from 'node:crypto';
+import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { nameOf, type Meta, type Watch } from '../common/kube-watch.ts';
+import type { Logger } from '../common/log.ts';
+import { assignmentObject, MANAGED_BY_LABEL, NODE_LABEL } from '../identity/assigned.ts';
+import { API_GROUP, API_VERSION, BINDING_LABEL } from '../identity/crds.ts';
+import { parseAzureIdentity, parseAzureIdentityBinding } from '../identity/parse.ts';
+import { armTargetOf, type ArmTarget } from './arm-target.ts';
+import { bindingColumns, columnsPatch, identityColumns, type ColumnStatus } from './columns.ts';
+import type { ExistingRecord, RecordPlan, ScheduledPod } from './desired.ts';
+import type { OwnershipStore, RecordStore } from './reconciler.ts';
+
+export const MANAGER = 'podid-controller';
+const OWNERSHIP_LABEL = 'podid.io/arm-ownership';
+const AAI = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const rec = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const key = (namespace: string, name: string) => `${namespace}/${name}`;
+
+/** Labeled pods (`aadpodidbinding` exists) once scheduled; everything else about them is left out. */
+export function labeledPodWatch(kc: KubeConfig, pods: Map<string, ScheduledPod>): Watch<unknown> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    path: '/api/v1/pods',
+    labelSelector: BINDING_LABEL,
+    list: () => core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL }),
+    upsert: (o) => {
+      const meta = rec(rec(o).metadata);
+      const nodeName = str(rec(rec(o).spec).nodeName);
+      const k = key(str(meta.namespace), str(meta.name));
+      const phase = str(rec(rec(o).status).phase);
+      if (!nodeName || phase === 'Succeeded' || phase === 'Failed') return void pods.delete(k);
+      const labels: Record<string, string> = {};
+      for (const [lk, lv] of Object.entries(rec(meta.labels))) if (typeof lv === 'string') labels[lk] = lv;
+      pods.set(k, { name: str(meta.name), namespace: str(meta.namespace) || 'default', uid: str(meta.uid), labels, nodeName });
+    },
+    remove: (o) => void pods.delete(key(nameOf(o as Meta).namespace, nameOf(o as Meta).name)),
+  };
+}
+
+/** Nodes → the scale set or VM each is (spec.providerID). */
+export function nodeWatch(kc: KubeConfig, nodes: Map<string, ArmTarget | { error: string }>): Watch<unknown> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    path: '/api/v1/nodes',
+    list: () => core.listNode(),
+    upsert: (o) => void nodes.set(str(rec(rec(o).metadata).name), armTargetOf(str(rec(rec(o).spec).providerID) || undefined)),
+    remove: (o) => void nodes.delete(str(rec(rec(o).metadata).name)),
+  };
+}
+
+/** Every AzureAssignedIdentity: podid's (its labels) and MIC's leftovers alike. */
+export function recordWatch(kc: KubeConfig, records: Map<string, ExistingRecord>): Watch<unknown> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return {
+    path: `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`,
+    list: async () => (await custom.listClusterCustomObject(AAI)) as { items: unknown[] },
+    upsert: (o) => {
+      const meta = rec(rec(o).metadata);
+      const labels = rec(meta.labels);
+      const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers.length : 0;
+      const { namespace, name } = nameOf(o as Meta);
+      records.set(key(namespace, name), {
+        name,
+        namespace,
+        status: str(rec(rec(o).status).status) || undefined,
+        ours: labels[MANAGED_BY_LABEL] === MANAGER && typeof labels[NODE_LABEL] === 'string' && finalizers === 0,
+        finalizers,
+      });
+    },
+    remove: (o) => void records.delete(key(nameOf(o as Meta).namespace, nameOf(o as Meta).name)),
+  };
+}
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
+}
+
+/** AzureAssignedIdentity objects written as the controller's record; the local map is updated on success. */
+export function kubeRecords(kc: KubeConfig, records: Map<string, ExistingRecord>, log: Logger, concurrency = 16): RecordStore {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const code = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
+  const setStatus = (namespace: string, name: string, status: string) =>
+    custom.patchNamespacedCustomObjectStatus({ ...AAI, namespace, name, body: [{ op: 'add', path: '/status', value: { status } }] });
+  return {
+    existing: () => [...records.values()],
+    async apply(plan: RecordPlan) {
+      let failed = 0;
+      const guard = async (what: string, fn: () => Promise<void>) => {
+        try {
+          await fn();
+        } catch (err) {
+          failed++;
+          log.warn({ assignment: what, code: code(err), err: (err as Error).message }, 'cannot write AzureAssignedIdentity');
+        }
+      };
+      await eachLimited(plan.create, concurrency, ({ assignment: a, status }) =>
+        guard(`${a.namespace}/${a.name}`, async () => {
+          try {
+            await custom.createNamespacedCustomObject({ ...AAI, namespace: a.namespace, body: assignmentObject(a, a.pod.nodeName, status, MANAGER) });
+          } catch (err) {
+            if (code(err) !== 409) throw err;
+          }
+          await setStatus(a.namespace, a.name, status);
+          records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, finalizers: 0 });
+        }),
+      );
+      await eachLimited(plan.update, concurrency, ({ assignment: a, status, adopt }) =>
+        guard(`${a.namespace}/${a.name}`, async () => {
+          if (adopt) {
+            // MIC's object: podid's labels, and no finalizers (no MIC is left to honour them).
+            const labels = { [NODE_LABEL]: a.pod.nodeName, [MANAGED_BY_LABEL]: MANAGER };
+            await custom
+              .patchNamespacedCustomObject({
+                ...AAI,
+                namespace: a.namespace,
+                name: a.name,
+                body: [
+                  { op: 'add', path: '/metadata/finalizers', value: [] },
+                  ...Object.entries(labels).map(([k, v]) => ({ op: 'add', path: `/metadata/labels/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: v })),
+                ],
+              })
+              .catch(async (err: unknown) => {
+                // No labels map yet: JSON Patch cannot add into it.
+                if (code(err) !== 422) throw err;
+                await custom.patchNamespacedCustomObject({
+                  ...AAI,
+                  namespace: a.namespace,
+                  name: a.name,
+                  body: [
+                    { op: 'add', path: '/metadata/labels', value: labels },
+                    { op: 'add', path: '/metadata/finalizers', value: [] },
+                  ],
+                });
+              });
+          }
+          await setStatus(a.namespace, a.name, status);
+          records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, finalizers: 0 });
+        }),
+      );
+      await eachLimited(plan.remove, concurrency, (r) =>
+        guard(`${r.namespace}/${r.name}`, async () => {
+          if (r.finalizers)
+            await custom.patchNamespacedCustomObject({
+              ...AAI,
+              namespace: r.namespace,
+              name: r.name,
+              body: [{ op: 'add', path: '/metadata/finalizers', value: [] }],
+            });
+          await custom.deleteNamespacedCustomObject({ ...AAI, namespace: r.namespace, name: r.name }).catch((err: unknown) => {
+            if (code(err) !== 404) throw err;
+          });
+          records.delete(key(r.namespace, r.name));
+        }),
+      );
+      if (failed) throw new Error(`${failed} AzureAssignedIdentity writes failed`);
+    },
+  };
+}
+
+/** One ConfigMap per scale set or VM podid added identities to: the ids it added, so a new leader knows them. */
+export function kubeOwnership(kc: KubeConfig, namespace: string): OwnershipStore {
+  const core = kc.makeApiClient(CoreV1Api);
+  const nameFor = (t: ArmTarget) => `podid-arm-${createHash('sha256').update(t.key).digest('hex').slice(0, 20)}`;
+  return {
+    async load() {
+      const list = await core.listNamespacedConfigMap({ namespace, labelSelector: OWNERSHIP_LABEL });
+      const out = new Map<string, { target: ArmTarget; owned: Set<string> }>();
+      for (const cm of list.items) {
+        const id = cm.data?.target ?? '';
+        const kind = cm.data?.kind;
+        if (!id || (kind !== 'vmss' && kind !== 'vm')) continue;
+        const target: ArmTarget = { kind, id, key: id.toLowerCase() };
+        let owned: unknown;
+        try {
+          owned = JSON.parse(cm.data?.owned ?? '[]');
+        } catch {
+          owned = [];
+        }
+        out.set(target.key, { target, owned: new Set(Array.isArray(owned) ? owned.filter((x): x is string => typeof x === 'string') : []) });
+      }
+      return out;
+    },
+    async save(target, owned) {
+      const name = nameFor(target);
+      const body = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace, labels: { [OWNERSHIP_LABEL]: 'true', [MANAGED_BY_LABEL]: MANAGER } },
+        data: { target: target.id, kind: target.kind, owned: JSON.stringify([...owned].sort()) },
+      };
+      try {
+        await core.replaceNamespacedConfigMap({ name, namespace, body });
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 404)) throw err;
+        await core.createNamespacedConfigMap({ namespace, body });
+      }
+    },
+  };
+}
+
+/** The status mirror behind the printer columns: watches of AzureIdentity and AzureIdentityBinding that patch `.status`. */
+export function columnWatches(kc: KubeConfig, log: Logger): Watch<unknown>[] {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const mirror = (plural: string, columns: (o: unknown) => ColumnStatus | undefined): Watch<unknown> => ({
+    path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
+    list: async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: unknown[] },
+    upsert: (o) => {
+      const want = columns(o);
+      const body = want && columnsPatch(rec(o).status, want);
+      if (!body) return;
+      const { namespace, name } = nameOf(o as Meta);
+      custom.patchNamespacedCustomObjectStatus({ group: API_GROUP, version: API_VERSION, plural, namespace, name, body }).catch((err: unknown) => {
+        if (!(err instanceof ApiException && err.code === 404))
+          log.warn({ object: `${plural}/${namespace}/${name}`, err: (err as Error).message }, 'cannot update the status columns');
+      });
+    },
+    remove: () => {},
+  });
+  return [
+    mirror('azureidentities', (o) => {
+      const r = parseAzureIdentity(o);
+      return r.ok ? identityColumns(r.value) : undefined;
+    }),
+    mirror('azureidentitybindings', (o) => {
+      const r = parseAzureIdentityBinding(o);
+      return r.ok ? bindingColumns(r.value) : undefined;
+    }),
+  ];
+}
