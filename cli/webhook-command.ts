@@ -63,6 +63,7 @@ export const webhookFlags = {
   'netraw-scope': flag(types.oneOf(NETRAW_SCOPES), { env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' }),
   'netraw-exempt-namespaces': flag(types.list, { env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' }),
   'netraw-exempt-labels': flag(labelSelector, { env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' }),
+  mode: flag(types.oneOf(['managed', 'standard'] as const), { env: 'PODID_MODE', default: 'managed', help: 'with --identity-hints: standard also warns about type 0 identities podid-controller cannot assign (no resourceID); match the controller' }),
   'identity-hints': switchFlag({ env: 'PODID_IDENTITY_HINTS', help: 'watch the podid CRDs and warn at admission about labeled pods podid will not serve (no binding, missing identity, exception); deploy/ turns it on' }),
   ...certFlags,
 };
@@ -162,7 +163,7 @@ class IdentityHintsFeed {
       const { kubeConfig, startInformers } = await import('../nmi/kube.ts');
       const store = new IdentityStore();
       this.stopInformers = await startInformers(kubeConfig(v.kubeconfig), store, logger, () => {});
-      this.current = identityHints((pod) => store.objectsFor(pod), { forceNamespaced: false });
+      this.current = identityHints((pod) => store.objectsFor(pod), { forceNamespaced: false, standard: v.mode === 'standard' });
       logger.info(store.counts, 'identity hints on: podid CRDs synced');
     })().catch((err: unknown) => logger.warn({ err }, 'identity hints off: the podid CRDs cannot be read'));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaseDecision } from './leader.ts';
+import { leaseDecision, microTime } from './leader.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000);
@@ -15,4 +15,8 @@ describe('leaseDecision', () => {
   ] as const)('%s → %s', (_n, lease, decision) => {
     expect(leaseDecision(lease, 'me', now)).toBe(decision);
   });
+});
+
+it('writes MicroTime with six fractional digits, as the apiserver requires', () => {
+  expect(microTime(new Date('2026-11-23T14:14:09.762Z'))).toBe('2026-11-23T14:14:09.762000Z');
 });

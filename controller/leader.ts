@@ -3,7 +3,7 @@
 // that cannot renew within the renew deadline steps down (the process exits and its Deployment restarts it);
 // a holder shutting down releases the Lease so the standby takes over at once.
 
-import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.ts';
 
 export interface LeaseView {
@@ -40,8 +40,27 @@ export interface Election {
   stop(): Promise<void>;
 }
 
+/**
+ * A Lease's acquireTime and renewTime are MicroTime: RFC 3339 with exactly six fractional digits. The typed client
+ * writes a Date with three, which the apiserver refuses, so the Lease is read and written as a plain object.
+ */
+export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
 export function startElection(s: ElectionSettings): Election {
-  const api = s.kc.makeApiClient(CoordinationV1Api);
+  const custom = s.kc.makeApiClient(CustomObjectsApi);
+  const ref = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: s.namespace };
+  const api = {
+    read: async () => (await custom.getNamespacedCustomObject({ ...ref, name: s.name })) as Lease,
+    replace: (body: Lease) => custom.replaceNamespacedCustomObject({ ...ref, name: s.name, body }),
+    create: (body: Lease) => custom.createNamespacedCustomObject({ ...ref, body }),
+  };
   let leader = false;
   let stopped = false;
   let lastRenew = 0;
@@ -51,38 +70,38 @@ export function startElection(s: ElectionSettings): Election {
   const leading = new Promise<void>((r) => (becameLeader = r));
   const lost = new Promise<void>((r) => (lostLease = r));
 
-  const spec = (acquireTime: Date | undefined, transitions: number) => ({
+  const spec = (acquireTime: string | undefined, transitions: number) => ({
     holderIdentity: s.identity,
     leaseDurationSeconds: s.leaseSeconds,
-    acquireTime: acquireTime ?? new Date(),
-    renewTime: new Date(),
+    acquireTime: acquireTime ?? microTime(new Date()),
+    renewTime: microTime(new Date()),
     leaseTransitions: transitions,
   });
 
   async function attempt(): Promise<void> {
-    let current: V1Lease | undefined;
+    let current: Lease | undefined;
     try {
-      current = await api.readNamespacedLease({ name: s.name, namespace: s.namespace });
+      current = await api.read();
     } catch (err) {
       if (!(err instanceof ApiException && err.code === 404)) throw err;
     }
     const view = current?.spec && {
       holder: current.spec.holderIdentity,
-      renewTime: current.spec.renewTime,
+      renewTime: current.spec.renewTime ? new Date(current.spec.renewTime) : undefined,
       durationSeconds: current.spec.leaseDurationSeconds,
     };
     const decision = leaseDecision(view, s.identity, new Date());
     if (decision === 'wait') return;
     const transitions = (current?.spec?.leaseTransitions ?? 0) + (decision === 'acquire' && current ? 1 : 0);
-    const body: V1Lease = {
+    const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: s.name, namespace: s.namespace, resourceVersion: current?.metadata?.resourceVersion },
       spec: spec(decision === 'renew' ? current?.spec?.acquireTime : undefined, transitions),
     };
     // resourceVersion makes the write conditional: of two replicas racing, one gets 409 and waits.
-    if (current) await api.replaceNamespacedLease({ name: s.name, namespace: s.namespace, body });
-    else await api.createNamespacedLease({ namespace: s.namespace, body });
+    if (current) await api.replace(body);
+    else await api.create(body);
     lastRenew = Date.now();
     if (!leader) {
       leader = true;
@@ -118,10 +137,10 @@ export function startElection(s: ElectionSettings): Election {
       if (!leader) return;
       leader = false;
       try {
-        const current = await api.readNamespacedLease({ name: s.name, namespace: s.namespace });
+        const current = await api.read();
         if (current.spec?.holderIdentity !== s.identity) return;
-        current.spec = { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date(0) };
-        await api.replaceNamespacedLease({ name: s.name, namespace: s.namespace, body: current });
+        current.spec = { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) };
+        await api.replace(current);
         s.log.info({ lease: `${s.namespace}/${s.name}` }, 'released the leader Lease');
       } catch (err) {
         s.log.warn({ err: (err as Error).message }, 'cannot release the leader Lease; the standby takes over when it expires');

@@ -167,7 +167,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${join(certDir, 'apiserver.crt')}`,
         '--use-service-account-credentials',
-        '--controllers=serviceaccount-controller,serviceaccount-token-controller,deployment-controller,replicaset-controller,job-controller,cronjob-controller,garbage-collector-controller,namespace-controller',
+        '--controllers=serviceaccount-controller,serviceaccount-token-controller,deployment-controller,replicaset-controller,daemonset-controller,endpointslice-controller,job-controller,cronjob-controller,garbage-collector-controller,namespace-controller',
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
         `--secure-port=${await freePort()}`,

@@ -23,11 +23,10 @@ export interface RunningImds {
 
 const bad = (error: string, description: string) => ({ error, error_description: description });
 
-function pick(tenant: Tenant, q: URLSearchParams): ManagedIdentity | { error: string } {
+function pick(attached: readonly ManagedIdentity[], q: URLSearchParams): ManagedIdentity | { error: string } {
   const clientId = q.get('client_id');
   const objectId = q.get('object_id');
   const resourceId = q.get('msi_res_id') ?? q.get('mi_res_id');
-  const attached = tenant.managedIdentities;
   if (clientId) return attached.find((m) => m.clientId === clientId) ?? { error: 'Identity not found' };
   if (objectId) return attached.find((m) => m.objectId === objectId) ?? { error: 'Identity not found' };
   if (resourceId) return attached.find((m) => m.resourceId.toLowerCase() === resourceId.toLowerCase()) ?? { error: 'Identity not found' };
@@ -40,7 +39,8 @@ function pick(tenant: Tenant, q: URLSearchParams): ManagedIdentity | { error: st
   };
 }
 
-export async function startImds(opts: { tenant: Tenant; host?: string; port?: number }): Promise<RunningImds> {
+/** `attached`: the identities on this VM (default: all the tenant's; standard-mode tests pass what ARM put on its scale set). */
+export async function startImds(opts: { tenant: Tenant; host?: string; port?: number; attached?: () => readonly ManagedIdentity[] }): Promise<RunningImds> {
   const faults = new Faults();
   const requests: ImdsRequest[] = [];
 
@@ -58,7 +58,7 @@ export async function startImds(opts: { tenant: Tenant; host?: string; port?: nu
     const resource = url.searchParams.get('resource');
     if (!resource) return reply(res, 400, bad('invalid_request', 'Required query variable resource is missing'));
     if (await faults.apply(res)) return;
-    const identity = pick(opts.tenant, url.searchParams);
+    const identity = pick(opts.attached?.() ?? opts.tenant.managedIdentities, url.searchParams);
     if ('error' in identity) return reply(res, 400, bad('invalid_request', identity.error));
     seen.clientId = identity.clientId;
     seen.resource = resource;
