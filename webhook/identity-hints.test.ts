@@ -39,7 +39,9 @@ describe('admission warnings about identities', () => {
 
   it('standard mode: a type 0 identity without resourceID cannot be assigned to the node (none in managed mode)', () => {
     const standard = identityHints((p) => store.objectsFor(p), { forceNamespaced: false, standard: true });
-    expect(standard(pod({ aadpodidbinding: 'reader' }))).toContain('would use AzureIdentity apps/reader (type 0) without a resourceID: in standard mode podid-controller cannot assign it');
+    expect(standard(pod({ aadpodidbinding: 'reader' }))).toContain(
+      'would use AzureIdentity apps/reader (type 0) without a resourceID: in standard mode podid-controller cannot assign it',
+    );
     expect(hints(pod({ aadpodidbinding: 'reader' }))).toBeUndefined();
   });
 });
