@@ -18,6 +18,7 @@ export interface Watch<T> {
 
 /** Starts every watch; resolves once every initial list is in. `onChange` fires after any event. Returns stop. */
 export async function runWatches(kc: KubeConfig, watches: readonly Watch<any>[], log: Logger, onChange: () => void): Promise<() => void> {
+  let stopped = false;
   const informers = watches.map((w) => {
     const informer = new ListWatch<KubernetesObject>(w.path, new KubeWatch(kc), w.list as () => Promise<any>, false, w.labelSelector, w.fieldSelector);
     const changed = (fn: (o: unknown) => void) => (o: unknown) => {
@@ -28,6 +29,8 @@ export async function runWatches(kc: KubeConfig, watches: readonly Watch<any>[],
     informer.on('update', changed(w.upsert));
     informer.on('delete', changed(w.remove));
     informer.on('error', (err: unknown) => {
+      // Stopping aborts the watches: that is no failure to restart from.
+      if (stopped) return;
       log.warn({ path: w.path, err: (err as Error)?.message }, 'watch failed; restarting in 3 s');
       setTimeout(() => void informer.start().catch(() => {}), 3000);
     });
@@ -35,6 +38,7 @@ export async function runWatches(kc: KubeConfig, watches: readonly Watch<any>[],
   });
   await Promise.all(informers.map((i) => i.start()));
   return () => {
+    stopped = true;
     for (const i of informers) void i.stop();
   };
 }
