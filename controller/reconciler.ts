@@ -50,6 +50,8 @@ interface Worker {
   desired: Set<string>;
   /** ARM's state as last read or left by our update. */
   actual?: TargetState;
+  /** `actual`'s identities as keys (idKey), kept with it: the records pass asks once per assignment. */
+  actualKeys?: Set<string>;
   owned: Set<string>;
   unneededSince: Map<string, number>;
   /** Identities ARM refused to assign (named in a 4xx), left out until the time given. */
@@ -91,8 +93,12 @@ export class Reconciler {
 
   /** The identities (keys) on a target as podid last saw them. */
   onTarget(key: string): ReadonlySet<string> | undefined {
-    const a = this.workers.get(key)?.actual;
-    return a ? new Set(a.userAssigned.map(idKey)) : undefined;
+    return this.workers.get(key)?.actualKeys;
+  }
+
+  private setActual(w: Worker, actual: TargetState | undefined): void {
+    w.actual = actual;
+    w.actualKeys = actual && new Set(actual.userAssigned.map(idKey));
   }
 
   /** Targets and their state, for `/debug` and tests. */
@@ -130,7 +136,7 @@ export class Reconciler {
 
   /** Re-reads every target (the periodic resync: catches changes made outside podid). */
   resync(): void {
-    for (const w of this.workers.values()) w.actual = undefined;
+    for (const w of this.workers.values()) this.setActual(w, undefined);
     for (const key of this.workers.keys()) this.enqueue(key);
   }
 
@@ -272,7 +278,7 @@ export class Reconciler {
 
   private async syncTarget(w: Worker): Promise<void> {
     const read = await this.call('GET', () => this.s.arm.read(w.target));
-    w.actual = read.state;
+    this.setActual(w, read.state);
     const plan = planTarget(this.planInput(w, read.state));
     if (plan.requests.length) {
       // Ownership first: if this process dies mid-update, the next leader knows these additions are podid's.
@@ -287,7 +293,7 @@ export class Reconciler {
       const after = new Map(read.state.userAssigned.map((id) => [idKey(id), id]));
       for (const id of plan.remove) after.delete(idKey(id));
       for (const id of plan.add) after.set(idKey(id), id);
-      w.actual = { userAssigned: [...after.values()], systemAssigned: read.state.systemAssigned };
+      this.setActual(w, { userAssigned: [...after.values()], systemAssigned: read.state.systemAssigned });
       this.s.log.info({ target: w.target.id, added: plan.add.length, removed: plan.remove.length, requests: plan.requests.length }, 'identities updated');
     }
     const changed = plan.owned.size !== w.owned.size || [...plan.owned].some((k) => !w.owned.has(k));

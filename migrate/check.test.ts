@@ -84,9 +84,9 @@ describe('podid migrate check', () => {
       'MIC and NMI flags',
       { aadPodIdentityFlags: ['--forceNamespaced=true', '--immutable-user-msis=abc', '--metadataheaderrequired=true', '--some-future-flag'] },
       [
-        ['blocker', 'flag', 'standard mode (ARM assignment) is not yet available'],
         ['blocker', 'flag', 'no podid equivalent known'],
         ['info', 'flag', '--force-namespaced on podid nmi'],
+        ['info', 'flag', '--immutable-identities on podid controller'],
       ],
     ],
   ];

@@ -39,13 +39,13 @@ const FLAG_EQUIVALENTS: Record<string, string> = {
   nodename: '', // podid nmi reads PODID_NODE_NAME from the downward API (deploy/ sets it)
   'http-probe-port': '', // podid's probes are in deploy/
   'prometheus-port': '', // podid serves /metrics on its listen port
-  'operation-mode': '--mode is not yet available: podid runs in managed mode (identities already assigned to the node pool)',
+  'operation-mode': '--mode on podid controller and podid nmi (standard: kubectl apply -k deploy/overlays/standard)',
   kubeconfig: '--kubeconfig',
-  cloudconfig: 'standard mode (ARM assignment) is not yet available in podid',
-  'immutable-user-msis': 'standard mode (ARM assignment) is not yet available in podid',
-  'update-user-msi-max-retry': 'standard mode (ARM assignment) is not yet available in podid',
-  'update-user-msi-retry-interval': 'standard mode (ARM assignment) is not yet available in podid',
-  'identity-assignment-reconcile-interval': 'standard mode (ARM assignment) is not yet available in podid',
+  cloudconfig: '--cloud-config on podid controller (deploy/overlays/standard mounts /etc/kubernetes/azure.json)',
+  'immutable-user-msis': '--immutable-identities on podid controller (resource IDs)',
+  'update-user-msi-max-retry': '', // podid retries ARM on Retry-After and with backoff, without a cap
+  'update-user-msi-retry-interval': '',
+  'identity-assignment-reconcile-interval': '--resync on podid controller',
   enablescalefeatures: '',
   createdeletebatch: '',
   clientqps: '',

@@ -70,7 +70,7 @@ describe('podid migrate check against a real apiserver', () => {
         expect.stringMatching(new RegExp(`^blocker netraw Deployment ${NS}/privileged: will be denied: container "app" is privileged`)),
         expect.stringMatching(new RegExp(`^blocker secret AzureIdentity ${NS}/sp: Secret ${NS}/sp-secret has 2 keys \\(first, second\\)`)),
         expect.stringMatching(new RegExp(`^blocker binding AzureIdentityBinding ${NS}/orphan: names AzureIdentity ${NS}/ghost`)),
-        expect.stringMatching(/^blocker flag --immutable-user-msis=abc: .*standard mode/),
+        expect.stringMatching(/^info flag --immutable-user-msis=abc: in podid: --immutable-identities on podid controller/),
         expect.stringMatching(/^info flag --forceNamespaced=true: in podid: --force-namespaced/),
       ]),
     );

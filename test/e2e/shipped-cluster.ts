@@ -86,5 +86,10 @@ export class ShippedCluster {
     for (const [ns, name] of this.bound) await this.forceDelete(ns, [name]);
     for (const node of this.nodes) await kubectl(this.cluster, ['delete', 'node', node, '--ignore-not-found']);
     await kubectl(this.cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
+    // What the real servers wrote: the webhook's certificate Secret, the controller's Lease and ownership records.
+    await kubectl(this.cluster, ['delete', 'secret', 'podid-webhook-tls', '-n', SYSTEM, '--ignore-not-found']);
+    await kubectl(this.cluster, ['delete', 'lease', 'podid-controller', '-n', SYSTEM, '--ignore-not-found']);
+    await kubectl(this.cluster, ['delete', 'configmap', '-l', 'podid.io/arm-ownership', '-n', SYSTEM, '--ignore-not-found']);
+    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found']);
   }
 }
