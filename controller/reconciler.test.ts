@@ -193,6 +193,23 @@ describe('Reconciler (standard mode) against the ARM emulator', () => {
     r.stop();
   });
 
+  it('a standalone VM (availability-set pool) gets its identities the same way', async () => {
+    const vm = `${RG}/virtualMachines/k8s-agent-0`;
+    arm.compute.add(vm, 'vm', { systemAssigned: true });
+    const mem = new Memory();
+    const r = reconciler(mem);
+    await r.start();
+    const vmNodes = new Map([['k8s-agent-0', armTargetOf(`azure://${vm}`) as ArmTarget]]);
+    r.update(desiredState([pod('vm-1', 'k8s-agent-0', 'web')], objects({ web: ['shared'] }), vmNodes, { forceNamespaced: false }));
+    await r.idle();
+    expect(arm.compute.assigned(vm)).toEqual([idKey(ids.shared!.resourceId)]);
+    expect(mem.status('vm-1-apps-shared')).toBe('Assigned');
+    r.update(desiredState([], objects({ web: ['shared'] }), vmNodes, { forceNamespaced: false }));
+    await r.idle();
+    expect(arm.compute.assigned(vm)).toEqual([]);
+    r.stop();
+  });
+
   it("chunks 200 identities under ARM's 150-per-request limit", async () => {
     arm.compute.add(vmss('pool-c'), 'vmss');
     const mem = new Memory();
