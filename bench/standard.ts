@@ -103,7 +103,9 @@ async function phase(label: string, pods: ScheduledPod[]) {
   const pct = (p: number) => waits[Math.min(waits.length - 1, Math.floor((p / 100) * waits.length))]!;
   const patches = arm.compute.stats.patches - calls.patches;
   const pairs = [...desired.targets.values()].reduce((n, t) => n + t.identities.size, 0);
-  console.log(`\n${label}: ${fresh.length} new of ${desired.assignments.length} assignments, ${pairs} (identity, scale set) pairs over ${desired.targets.size} scale sets`);
+  console.log(
+    `\n${label}: ${fresh.length} new of ${desired.assignments.length} assignments, ${pairs} (identity, scale set) pairs over ${desired.targets.size} scale sets`,
+  );
   console.log(`  desired state computed in ${fmt(planMs)} ms`);
   console.log(`  pod → Assigned: p50 ${fmt(pct(50))} ms, p99 ${fmt(pct(99))} ms, max ${fmt(waits.at(-1)!)} ms with ARM updates of ${OPERATION_MS} ms`);
   console.log(
