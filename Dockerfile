@@ -17,6 +17,8 @@ COPY tokens ./tokens
 COPY sidecar ./sidecar
 COPY nmi ./nmi
 COPY migrate ./migrate
+COPY controller ./controller
+COPY explain ./explain
 # `podid demo` runs against the emulators and the in-process NMI wiring from test/.
 COPY test/emulators ./test/emulators
 COPY test/local-nmi.ts ./test/local-nmi.ts

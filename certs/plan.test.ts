@@ -35,6 +35,13 @@ describe('planCerts', () => {
     expect(fp(r.state.serving!.certPem)).not.toBe(fp(boot.state.serving!.certPem));
   });
 
+  it('replaces an expired serving certificate at once (a cluster left alone longer than its lifetime)', () => {
+    const r = planCerts({ ...boot.state, bundlePublishedAt: t0 }, at(40), settings);
+    expect(r.reasons).toContain('issued serving certificate (serving certificate is not from the current CA)');
+    expect(r.waitingUntil).toBeUndefined();
+    expect(new Date(new X509Certificate(r.state.serving!.certPem).validTo).getTime()).toBeGreaterThan(at(40).getTime());
+  });
+
   it('reissues when a SAN is missing', () => {
     const r = planCerts({ ...boot.state, bundlePublishedAt: t0 }, at(1), { ...settings, ipAddresses: ['127.0.0.1'] });
     expect(r.reasons[0]).toContain('lacks IP Address:127.0.0.1');
@@ -42,6 +49,8 @@ describe('planCerts', () => {
 
   it('rotates the CA without a moment of distrust', () => {
     // Day 21: the CA has < 1/3 of its 30 days left. Step 1: new CA joins the bundle; the old serving cert stays.
+    // A serving certificate that lives as long as its CA (still valid on day 21).
+    const boot = planCerts({ bundle: [] }, t0, { ...settings, servingValidityDays: 60 });
     const published = { ...boot.state, bundlePublishedAt: t0 };
     const step1 = planCerts(published, at(21), { ...settings, servingValidityDays: 60 });
     expect(step1.state.bundle.map(fp)).toEqual([fp(step1.state.ca!.certPem), fp(boot.state.ca!.certPem)]);

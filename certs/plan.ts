@@ -85,8 +85,9 @@ export function planCerts(current: CertState, now: Date, s: CertSettings, make: 
   const problem = servingProblem(serving, ca, s, now);
   if (problem) {
     const readyAt = bundlePublishedAt && new Date(bundlePublishedAt.getTime() + s.propagationMs);
-    // Bootstrap (nothing served yet) needs no wait; otherwise the new issuer must be trusted everywhere first.
-    if (!serving || (readyAt && readyAt.getTime() <= now.getTime())) {
+    // Bootstrap (nothing served yet) needs no wait, nor does an expired certificate (it fails every call already:
+    // a new one fails only until the bundle has spread); otherwise the new issuer must be trusted everywhere first.
+    if (!serving || expired(serving.certPem, now) || (readyAt && readyAt.getTime() <= now.getTime())) {
       serving = make.serving(ca, {
         commonName: `${s.serviceName}.${s.namespace}.svc`,
         dnsNames: wantedNames(s),

@@ -29,6 +29,8 @@ export interface Command<F extends FlagTable = FlagTable> {
   name: string;
   summary: string;
   flags: F;
+  /** The flag a leading bare argument sets (`podid explain pod NS/NAME` = `--pod NS/NAME`). */
+  positional?: keyof F & string;
   run(values: FlagValues<F>): Promise<number>;
 }
 

@@ -19,6 +19,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'controller', summary: 'cluster controller (one leader): status columns for both field casings; in standard mode assigns identities to scale sets and VMs through ARM', load: async () => (await import('./controller-command.ts')).controllerCommand },
   { name: 'certs init', summary: 'create or renew the webhook CA and serving certificate in their Secret and publish caBundle (one pass)', load: async () => (await import('./certs-command.ts')).certsInitCommand },
   { name: 'migrate check', summary: 'read an aad-pod-identity cluster and print what moving to podid changes (read-only): NET_RAW fixes and denials, bindings, identities, Secrets, MIC/NMI flags', load: async () => (await import('./migrate-command.ts')).migrateCheckCommand },
+  { name: 'explain pod', summary: 'why a pod does or does not get a token: label, sidecar, binding, identity, exception, assignment, NET_RAW (read-only; exit 3 when it gets none)', load: async () => (await import('./explain-command.ts')).explainPodCommand },
   { name: 'demo', summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token', load: async () => (await import('./demo-command.ts')).demoCommand },
 ];
 
@@ -71,7 +72,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const cmd = await entry.load();
   try {
-    const values = parseFlags(cmd.flags, rest, env);
+    const args = cmd.positional && rest[0] !== undefined && !rest[0].startsWith('-') ? [`--${cmd.positional}`, ...rest] : rest;
+    const values = parseFlags(cmd.flags, args, env);
     if (!values) {
       process.stdout.write(commandHelp(cmd));
       return 0;

@@ -107,6 +107,9 @@ describe('sidecar endpoint refusals name the failed step', () => {
     const r = await sidecarCall(token, 'resource=https://vault.azure.net');
     expect(r).toMatchObject({ status: 400, body: { error: 'identity_not_found' } });
     expect(r.body.error_description).toBe('pod demo/orphan has aadpodidbinding=nobody but no AzureIdentityBinding has selector nobody');
+    // The pod's owner sees it too (kubectl describe pod), with the command that explains it.
+    expect(nmi.events.at(-1)).toMatchObject({ pod: 'demo/orphan', reason: 'NoIdentity' });
+    expect(nmi.events.at(-1)!.message).toContain('podid explain pod demo/orphan');
   });
 
   it('503 with Retry-After (SDKs retry) when the token names this node but the informer has not delivered the pod', async () => {

@@ -118,9 +118,17 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
     return found;
   }
 
+  /** A pod podid will not serve: the error for the caller, and the same words as a Warning Event on the pod (deduplicated). */
+  function refused(pod: NodePod, found: Extract<Lookup, { ok: false }>): HttpError {
+    // A 409 for an unnamed identity among several is the caller's to fix in its request: no Event.
+    if (found.error === 'identity_not_found')
+      parts.events?.warn(pod, 'NoIdentity', `podid refused a token request: ${found.message} (podid explain pod ${pod.namespace}/${pod.name})`);
+    return new HttpError(found.status, found.error, found.message);
+  }
+
   async function tokenFor(pod: NodePod, q: NmiTokenQuery, endpoint: Endpoint): Promise<Token> {
     const found = identityFor(pod, q.selector, endpoint);
-    if (!found.ok) throw new HttpError(found.status, found.error, found.message);
+    if (!found.ok) throw refused(pod, found);
     await parts.assignments?.wait(pod, found.identity);
     return tokens.token(found.identity, q.resource);
   }
@@ -187,7 +195,7 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
       passThrough(req, res, settings.imdsUrl);
       return undefined;
     }
-    if (!found.ok) throw new HttpError(found.status, found.error, found.message);
+    if (!found.ok) throw refused(pod, found);
     await parts.assignments?.wait(pod, found.identity);
     return ok(imdsBody(await tokens.token(found.identity, parsed.resource), now()));
   }

@@ -9,7 +9,8 @@ bin="${PODID_CLUSTER_BIN:-$root/.cache/bin}"
 stamp="$bin/.built-from"
 want="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -d' ' -f1)"
 
-# Policy engines for policies/: one Go module each under test/, one binary each, cached like the control plane.
+# Tools from their Go modules (policy engines for policies/, helm for charts/): one module each under test/, one
+# binary each, cached like the control plane.
 build_tool() { # name module-dir package
   local name="$1" dir="$here/../$2" pkg="$3"
   local tool_stamp="$bin/.$name-built-from"
@@ -24,6 +25,8 @@ build_tool() { # name module-dir package
 }
 build_tool opa opa github.com/open-policy-agent/opa
 [ -d "$here/../kyverno" ] && build_tool kyverno kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
+# helm, for the chart (charts/podid): lint, template and install into the e2e apiserver.
+[ -d "$here/../helm" ] && build_tool helm helm helm.sh/helm/v3/cmd/helm
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
    && [ -x "$bin/etcd" ] && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kubectl" ]; then

@@ -24,10 +24,11 @@ export class ShippedCluster {
     this.nodeEnv = nodeEnv;
   }
 
-  /** Removes another suite's podid install: its webhooks would otherwise refuse labeled pods. */
+  /** Removes another suite's podid install (its webhooks would refuse labeled pods; its certificates are its own). */
   async uninstall(): Promise<void> {
     await kubectl(this.cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
     await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found']);
+    await kubectl(this.cluster, ['delete', 'secret', 'podid-webhook-tls', '-n', SYSTEM, '--ignore-not-found']);
   }
 
   /** A Linux node with an internal IP (on loopback here) and, for standard mode, an Azure provider ID. */
