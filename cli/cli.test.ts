@@ -14,7 +14,7 @@ const podid = (args: string[], env: NodeJS.ProcessEnv = {}) =>
 
 const specs = {
   listen: flag(types.string, { env: 'T_LISTEN', default: ':1', help: '' }),
-  name: flag(types.string, { env: 'T_NAME', required: true, help: '' }),
+  name: flag(types.string, { env: 'T_NAME', required: true, short: 'n', help: '' }),
   once: switchFlag({ env: 'T_ONCE', help: '' }),
 };
 
@@ -37,6 +37,8 @@ describe('parseFlags', () => {
     ['--flag=--text takes it as the value', ['--name=--once'], {}, { listen: ':1', name: '--once', once: false }],
     ['bad boolean in env', ['--name', 'a'], { T_ONCE: 'maybe' }, 'T_ONCE: "maybe" is not a boolean'],
     ['positional argument', ['x'], {}, 'unexpected argument "x"'],
+    ['a short alias', ['-n', 'short'], {}, { listen: ':1', name: 'short', once: false }],
+    ['an unknown short flag', ['-z'], {}, 'unknown flag -z'],
   ];
   it.each(table)('%s', (_n, argv, env, want) => {
     if (typeof want === 'string') expect(() => parseFlags(specs, argv, env)).toThrow(want);

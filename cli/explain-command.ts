@@ -12,7 +12,7 @@ import { UsageError, defineCommand, flag, switchFlag, typeOf, types } from './fl
 // prettier-ignore
 const flags = {
   pod: flag(types.string, { env: 'PODID_EXPLAIN_POD', required: true, help: 'the pod, NAMESPACE/NAME (also accepted as the first argument after `pod`)' }),
-  output: flag(types.oneOf(['text', 'json'] as const), { env: 'PODID_OUTPUT', default: 'text', help: 'text for people, json for scripts' }),
+  output: flag(types.oneOf(['text', 'json'] as const), { env: 'PODID_OUTPUT', default: 'text', short: 'o', help: 'text for people, json for scripts' }),
   kubeconfig: kubeconfigFlag('kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'),
   mode: flag(types.oneOf(MODES), { env: 'PODID_MODE', default: 'managed', help: 'the mode podid runs in (standard: type 0 identities wait for the controller)' }),
   'force-namespaced': switchFlag({ env: 'PODID_FORCE_NAMESPACED', help: 'as NMI runs: bindings serve only pods of their own namespace' }),

@@ -19,6 +19,8 @@ export interface FlagSpec<T = unknown> {
   /** Text parsed like a given value; flags with neither default nor `required` are undefined when unset. */
   default?: string;
   required?: boolean;
+  /** A one-letter alias (`-n` for --namespace, as kubectl has it). */
+  short?: string;
 }
 
 /** A command's flags by name (`max-tokens` → its spec), in help order. */
@@ -39,7 +41,7 @@ export const defineCommand = <F extends FlagTable>(c: Command<F>): Command<F> =>
 
 export class UsageError extends Error {}
 
-type Base = { env: string; help: string };
+type Base = { env: string; help: string; short?: string };
 
 /** A flag of `type`; with a default or `required: true` its value is always set. */
 export function flag<T>(type: FlagType<T>, o: Base & ({ default: string } | { required: true })): FlagSpec<T>;
@@ -124,7 +126,10 @@ export function parseFlags<F extends FlagTable>(specs: F, argv: readonly string[
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') return undefined;
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    const alias = /^-([a-zA-Z])$/.exec(arg)?.[1];
+    const long = alias ? Object.entries(specs).find(([, f]) => f.short === alias)?.[0] : undefined;
+    if (alias && !long) throw new UsageError(`unknown flag ${arg}`);
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(long ? `--${long}` : arg);
     if (!m) throw new UsageError(`unexpected argument "${arg}"`);
     const [, name, inline] = m as unknown as [string, string, string | undefined];
     const spec = specs[name];
@@ -161,7 +166,7 @@ export function parseFlags<F extends FlagTable>(specs: F, argv: readonly string[
 export function commandHelp(cmd: Command<any>): string {
   const rows = Object.entries(cmd.flags as FlagTable).map(([name, f]) => {
     const def = f.required ? ' (required)' : f.default !== undefined && f.default !== '' ? ` (default ${f.default})` : '';
-    return `  --${name}${f.type.placeholder ? ` ${f.type.placeholder}` : ''}\n      ${f.help}${def}\n      env: ${f.env}`;
+    return `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type.placeholder ? ` ${f.type.placeholder}` : ''}\n      ${f.help}${def}\n      env: ${f.env}`;
   });
   return `podid ${cmd.name}: ${cmd.summary}\n\nFlags (each also settable by its environment variable; flags win):\n${rows.join('\n')}\n`;
 }

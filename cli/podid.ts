@@ -19,6 +19,12 @@ export const commands: readonly CommandEntry[] = [
   { name: 'controller', summary: 'cluster controller (one leader): status columns for both field casings; in standard mode assigns identities to scale sets and VMs through ARM', load: async () => (await import('./controller-command.ts')).controllerCommand },
   { name: 'certs init', summary: 'create or renew the webhook CA and serving certificate in their Secret and publish caBundle (one pass)', load: async () => (await import('./certs-command.ts')).certsInitCommand },
   { name: 'migrate check', summary: 'read an aad-pod-identity cluster and print what moving to podid changes (read-only): NET_RAW fixes and denials, bindings, identities, Secrets, MIC/NMI flags', load: async () => (await import('./migrate-command.ts')).migrateCheckCommand },
+  { name: 'identity create', summary: 'create an AzureIdentity and its AzureIdentityBinding (or print them with --dry-run)', load: async () => (await import('./identity-command.ts')).identityCreateCommand },
+  { name: 'identity list', summary: 'list AzureIdentities with their binding selectors and the pods each serves', load: async () => (await import('./identity-command.ts')).identityListCommand },
+  { name: 'identity delete', summary: 'delete an AzureIdentity and the AzureIdentityBindings that name it', load: async () => (await import('./identity-command.ts')).identityDeleteCommand },
+  { name: 'exception add', summary: 'create an AzurePodIdentityException: pods with these labels reach the real IMDS (or print it with --dry-run)', load: async () => (await import('./identity-command.ts')).exceptionAddCommand },
+  { name: 'exception list', summary: 'list AzurePodIdentityExceptions and the labels they match', load: async () => (await import('./identity-command.ts')).exceptionListCommand },
+  { name: 'exception delete', summary: 'delete an AzurePodIdentityException', load: async () => (await import('./identity-command.ts')).exceptionDeleteCommand },
   { name: 'explain pod', summary: 'why a pod does or does not get a token: label, sidecar, binding, identity, exception, assignment, NET_RAW (read-only; exit 3 when it gets none)', load: async () => (await import('./explain-command.ts')).explainPodCommand },
   { name: 'demo', summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token', load: async () => (await import('./demo-command.ts')).demoCommand },
 ];

@@ -30,7 +30,17 @@ const keyOf = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.
 
 /** `helm template` → objects, CRDs (crds/, which helm installs but does not template) included. */
 async function template(set: string[] = []): Promise<Map<string, any>> {
-  const { stdout } = await helm(['template', 'podid', CHART, '-n', 'podid-system', '--kube-version', KUBE, '--include-crds', ...set.flatMap((s) => ['--set', s])]);
+  const { stdout } = await helm([
+    'template',
+    'podid',
+    CHART,
+    '-n',
+    'podid-system',
+    '--kube-version',
+    KUBE,
+    '--include-crds',
+    ...set.flatMap((s) => ['--set', s]),
+  ]);
   const r = await kubectl(cluster, ['create', '--dry-run=client', '-o', 'json', '-f', '-'], stdout);
   expect(r.code, r.stderr).toBe(0);
   const objects = r.stdout.split(/(?<=^\})\n(?=^\{)/m).map((d) => JSON.parse(d));
