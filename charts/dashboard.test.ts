@@ -40,7 +40,7 @@ describe('the Grafana dashboard in charts/podid', () => {
 
   it.each(queries)('%s: %s names exported metrics and labels', async (_title, expr) => {
     const series = await exported();
-    const names = [...expr.matchAll(/\bpodid_[a-z_]+/g)].map((m) => m[0]);
+    const names = [...expr.matchAll(/\b(?:podid|process|nodejs)_[a-z_]+/g)].map((m) => m[0]);
     expect(names.length).toBeGreaterThan(0);
     for (const n of names) expect([...series.keys()], `${n} is not exported`).toContain(n);
     const labels = [...expr.matchAll(/by \(([^)]+)\)/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()));

@@ -1,6 +1,6 @@
 // The `podid` executable: one binary, one subcommand per server.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { podidVersion } from '../common/version.ts';
 import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
 
 /** Commands load on use, so `podid sidecar` never loads the webhook's dependencies (per-pod memory counts). */
@@ -29,15 +29,6 @@ export const commands: readonly CommandEntry[] = [
   { name: 'demo', summary: 'run podid locally on loopback (webhook, NMI, a sidecar, AAD and IMDS emulators) and show a sample pod mutated and served a token', load: async () => (await import('./demo-command.ts')).demoCommand },
 ];
 
-/** package.json sits one level up from cli/ in a checkout and two levels up from dist/cli/ when built. */
-function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(url)) return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
-}
-
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
@@ -60,7 +51,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return name ? 0 : 2;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${podidVersion()}\n`);
     return 0;
   }
   const entry = commands.find((c) => c.name === name);

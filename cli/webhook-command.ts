@@ -38,6 +38,7 @@ const labelSelector = typeOf('K=V,K', parseLabelSelector);
 // prettier-ignore
 export const webhookFlags = {
   listen: flag(types.listen, { env: 'PODID_WEBHOOK_LISTEN', default: ':8443', help: 'HTTPS listen address: host:port, [ipv6]:port or :port for all interfaces' }),
+  'metrics-listen': flag(types.optional(types.listen), { env: 'PODID_METRICS_LISTEN', default: ':9090', help: 'plain-HTTP address of /metrics, apart from the admission port (empty: only on the admission port)' }),
   'tls-cert': flag(types.optionalString, { env: 'PODID_TLS_CERT', help: 'PEM serving certificate (chain); re-read when it changes; required unless --manage-certs' }),
   'tls-key': flag(types.optionalString, { env: 'PODID_TLS_KEY', help: 'PEM private key of the serving certificate; re-read when it changes; required unless --manage-certs' }),
   'manage-certs': switchFlag({ env: 'PODID_MANAGE_CERTS', help: 'create, renew and rotate the certificate in its Secret, publish caBundle, and serve it (see podid certs init)' }),
@@ -104,6 +105,7 @@ export function webhookSettingsFrom(v: WebhookValues): WebhookSettings {
   else throw new UsageError('--tls-cert and --tls-key (or PODID_TLS_CERT and PODID_TLS_KEY) are required unless --manage-certs is set');
   return {
     listen: v.listen,
+    metricsListen: v['metrics-listen'],
     tls,
     tlsReloadMs: v['tls-reload-interval'],
     maxRequestBytes: v['max-request-bytes'],

@@ -1,6 +1,7 @@
 // Prometheus metrics of the controller, on a registry of its own.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { serverRegistry } from '../common/metrics.ts';
 import type { ReconcilerMetrics } from './reconciler.ts';
 
 export interface ControllerMetrics extends ReconcilerMetrics {
@@ -10,8 +11,7 @@ export interface ControllerMetrics extends ReconcilerMetrics {
 }
 
 export function createControllerMetrics(): ControllerMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'podid_controller_' });
+  const registry = serverRegistry('controller');
   const arm = new Counter({
     name: 'podid_controller_arm_requests_total',
     help: 'ARM requests by method (GET, PATCH) and outcome (ok, or the ARM error code).',

@@ -81,9 +81,10 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     maxPerIdentity: s.maxTokensPerIdentity,
     metrics,
   });
-  const reviewer = cachedReviewer(kubeReviewer(s.kc, s.tokenAudience));
+  const countReview = (result: 'authenticated' | 'rejected' | 'error') => metrics.tokenReviews.inc({ result });
+  const reviewer = cachedReviewer(kubeReviewer(s.kc, s.tokenAudience, countReview));
   const hostAudience = s.hostToken?.audience ?? s.tokenAudience;
-  const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kc, hostAudience));
+  const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kc, hostAudience, countReview));
   let ready = false;
   const states = s.standard ? new AssignmentStates() : undefined;
   // In standard mode the controller owns AzureAssignedIdentity objects; NMI only reads its node's.
@@ -145,7 +146,11 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   }
   const syncTimer = setInterval(() => void sync(), 1000);
   const fullTimer = setInterval(() => (dirty = true), 60_000);
-  const stopIntercept = s.intercept ? await startInterception(iptablesRunner(s.intercept.binary), s.intercept.config, s.intercept.intervalMs, log) : undefined;
+  const stopIntercept = s.intercept
+    ? await startInterception(iptablesRunner(s.intercept.binary), s.intercept.config, s.intercept.intervalMs, log, (result) =>
+        metrics.interceptionRestores.inc({ result }),
+      )
+    : undefined;
   return {
     url: nmi.url,
     pods,

@@ -52,13 +52,26 @@ export async function removeInterception(run: Run, c: InterceptConfig): Promise<
 }
 
 /** Keeps the rules in place every `intervalMs`; the returned stop() removes them. */
-export async function startInterception(run: Run, c: InterceptConfig, intervalMs: number, log: Logger): Promise<() => Promise<void>> {
+export async function startInterception(
+  run: Run,
+  c: InterceptConfig,
+  intervalMs: number,
+  log: Logger,
+  restored?: (result: 'restored' | 'failed') => void,
+): Promise<() => Promise<void>> {
   await ensureInterception(run, c);
   log.info({ chain: c.chain, metadata: `${c.metadataIP}:${c.metadataPort}`, to: `${c.nmiIP}:${c.nmiPort}` }, 'metadata interception in place');
   const timer = setInterval(() => {
     ensureInterception(run, c).then(
-      (r) => r.changed && log.warn({ chain: c.chain }, 'interception rules were missing or changed; restored'),
-      (err: Error) => log.error({ err: err.message }, 'cannot reconcile interception rules'),
+      (r) => {
+        if (!r.changed) return;
+        restored?.('restored');
+        log.warn({ chain: c.chain }, 'interception rules were missing or changed; restored');
+      },
+      (err: Error) => {
+        restored?.('failed');
+        log.error({ err: err.message }, 'cannot reconcile interception rules');
+      },
     );
   }, intervalMs);
   timer.unref();

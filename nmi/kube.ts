@@ -112,7 +112,7 @@ export function nodeAssignmentWatch(kc: KubeConfig, nodeName: string, states: As
 }
 
 /** TokenReview with the audience podid's sidecars present. */
-export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
+export function kubeReviewer(kc: KubeConfig, audience: string, count?: (result: 'authenticated' | 'rejected' | 'error') => void): Reviewer {
   const auth = kc.makeApiClient(AuthenticationV1Api);
   return {
     async review(token) {
@@ -122,12 +122,20 @@ export function kubeReviewer(kc: KubeConfig, audience: string): Reviewer {
           body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
         });
       } catch (err) {
+        count?.('error');
         throw unavailable(503, `TokenReview failed${err instanceof ApiException ? ` (HTTP ${err.code})` : errnoSuffix(err)}; cannot authenticate the caller`, {
           cause: err,
           retryAfterSeconds: 2,
         });
       }
-      return callerFromReview(review.status, audience);
+      try {
+        const caller = callerFromReview(review.status, audience);
+        count?.('authenticated');
+        return caller;
+      } catch (err) {
+        count?.('rejected');
+        throw err;
+      }
     },
   };
 }

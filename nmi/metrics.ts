@@ -1,6 +1,7 @@
 // Prometheus metrics of NMI, on a registry of its own.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { serverRegistry } from '../common/metrics.ts';
 
 export interface NmiMetrics {
   registry: Registry;
@@ -9,12 +10,13 @@ export interface NmiMetrics {
   upstream: Histogram<'provider' | 'outcome'>;
   indexed: Gauge<'kind'>;
   hostUnauthenticated: Counter;
+  tokenReviews: Counter<'result'>;
+  interceptionRestores: Counter<'result'>;
   ambiguous: Counter<'endpoint'>;
 }
 
 export function createNmiMetrics(): NmiMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'podid_nmi_' });
+  const registry = serverRegistry('nmi');
   return {
     registry,
     served: new Counter({
@@ -34,6 +36,18 @@ export function createNmiMetrics(): NmiMetrics {
       help: 'Latency of token calls to IMDS (imds) and Azure AD (msal), by outcome.',
       labelNames: ['provider', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    tokenReviews: new Counter({
+      name: 'podid_nmi_tokenreviews_total',
+      help: 'TokenReview calls to the Kubernetes API (cache misses) by result: authenticated, rejected (token not accepted), error (API unreachable or refusing).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    interceptionRestores: new Counter({
+      name: 'podid_nmi_interception_restores_total',
+      help: 'Checks that found the interception rules missing or changed, by result: restored, failed.',
+      labelNames: ['result'],
       registers: [registry],
     }),
     ambiguous: new Counter({

@@ -1,17 +1,18 @@
 // Prometheus metrics of the admission server, on a registry of its own (one per server instance).
 
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { serverRegistry } from '../common/metrics.ts';
 
 export interface WebhookMetrics {
   registry: Registry;
   admissions: Counter<'endpoint' | 'result'>;
   latency: Histogram<'endpoint'>;
   tlsReloads: Counter<'result'>;
+  certExpiry: Gauge;
 }
 
 export function createWebhookMetrics(): WebhookMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'podid_webhook_' });
+  const registry = serverRegistry('webhook');
   return {
     registry,
     admissions: new Counter({
@@ -31,6 +32,11 @@ export function createWebhookMetrics(): WebhookMetrics {
       name: 'podid_tls_reloads_total',
       help: 'Serving certificate reloads by result (loaded, rejected).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    certExpiry: new Gauge({
+      name: 'podid_webhook_certificate_expiry_timestamp_seconds',
+      help: 'When the serving certificate in use expires (Unix seconds); alert on time() > it - 7d.',
       registers: [registry],
     }),
   };

@@ -8,6 +8,8 @@ import { createWebhookApp, type AdmissionHandler } from './app.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { ValidationConfig } from './validation-config.ts';
+import { X509Certificate } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { loadTls, watchTls, type TlsFiles, type TlsWatcher } from './tls-files.ts';
 
@@ -20,11 +22,15 @@ export interface WebhookSettings {
   validation: ValidationConfig;
   endpoints?: Record<string, AdmissionHandler>;
   identityHints?: IdentityHints;
+  /** Plain-HTTP address serving /metrics apart from the admission port (Prometheus needs no TLS setup). */
+  metricsListen?: ListenAddress;
 }
 
 export interface RunningWebhook {
   server: Server;
   url: string;
+  /** The plain-HTTP metrics URL, when metricsListen is set. */
+  metricsUrl?: string;
   metrics: WebhookMetrics;
   tls: TlsWatcher;
   /**
@@ -49,6 +55,8 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
     ready: () => accepting,
   });
   const server = createServer({ ...initial.options, minVersion: 'TLSv1.2' }, app);
+  const expiry = (options: { cert?: unknown }) => metrics.certExpiry.set(new Date(new X509Certificate(String(options.cert)).validTo).getTime() / 1000);
+  expiry(initial.options);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
@@ -61,6 +69,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
     (next) => {
       server.setSecureContext({ ...next.options, minVersion: 'TLSv1.2' });
       metrics.tlsReloads.inc({ result: 'loaded' });
+      expiry(next.options);
       logger.info({ certFile: settings.tls.certFile }, 'serving certificate reloaded');
     },
     (err) => {
@@ -70,6 +79,14 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
   );
 
   const url = await listenOn(server, settings.listen.host, settings.listen.port, 'https');
+  const metricsServer =
+    settings.metricsListen &&
+    createHttpServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/metrics')
+        return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"only /metrics is served here"}');
+      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    });
+  const metricsUrl = metricsServer ? await listenOn(metricsServer, settings.metricsListen!.host, settings.metricsListen!.port) : undefined;
   accepting = true;
   logger.info({ url }, 'podid webhook listening');
 
@@ -79,7 +96,8 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
       accepting = false;
       if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       tls.stop();
+      if (metricsServer) await closeServer(metricsServer);
       await closeServer(server);
     })());
-  return { server, url, metrics, tls, close };
+  return { server, url, metricsUrl, metrics, tls, close };
 }

@@ -61,7 +61,13 @@ beforeAll(async () => {
     apiVersion: 'aadpodidentity.k8s.io/v1',
     kind: 'AzureAssignedIdentity',
     metadata: { name: `served-${NS}-reader`, namespace: NS },
-    spec: { azureIdentityRef: 'reader', azureBindingRef: 'web', pod: 'served', podNamespace: NS, nodeName: 'e2e-explain-node' },
+    spec: {
+      azureIdentityRef: { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureIdentity', metadata: { name: 'reader', namespace: NS } },
+      azureBindingRef: { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureIdentityBinding', metadata: { name: 'web', namespace: NS } },
+      pod: 'served',
+      podNamespace: NS,
+      nodeName: 'e2e-explain-node',
+    },
   };
   const created = await api(cluster, 'POST', `/apis/aadpodidentity.k8s.io/v1/namespaces/${NS}/azureassignedidentities`, aai);
   expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BIN } from '../cluster/control-plane.ts';
-import { kubeJson, kubectl } from './kube.ts';
-import { renderDeploy } from './podid-on-loopback.ts';
+import { loadAll } from 'js-yaml';
+import { kube, kubeJson, kubectl } from './kube.ts';
 
 const run = promisify(execFile);
 const cluster = inject('cluster');
@@ -47,9 +47,16 @@ async function template(set: string[] = []): Promise<Map<string, any>> {
   return new Map(objects.map((o) => [keyOf(o), normalize(o)]));
 }
 
+/** YAML documents as objects (both sides parsed alike: no kind needs to be known to the cluster, cert-manager's included). */
+const objectsOf = (yaml: string): any[] => loadAll(yaml).filter((o: any) => o && o.kind);
+
 async function kustomize(dir: string): Promise<Map<string, any>> {
   // helm installs into a namespace it is given (--create-namespace); the chart does not template one.
-  return new Map((await renderDeploy(cluster, dir)).filter((o) => o.kind !== 'Namespace').map((o) => [keyOf(o), o]));
+  return new Map(
+    objectsOf(await kube(cluster, ['kustomize', dir]))
+      .filter((o) => o.kind !== 'Namespace')
+      .map((o) => [keyOf(o), o]),
+  );
 }
 
 /** Every field the manifest sets has that value in the live object (the API server adds defaults). */
