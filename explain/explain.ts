@@ -69,11 +69,12 @@ export function explainPod(x: ExplainInput): Explanation {
   // The token sidecar: injected at creation by the mutating webhook, only for pods labeled then.
   const injected = (spec.initContainers ?? []).some((c: any) => c.name === SIDECAR) || (spec.containers ?? []).some((c: any) => c.name === SIDECAR);
   if (selector && !injected) {
-    const why = !x.webhookInstalled
-      ? "podid's MutatingWebhookConfiguration is not installed"
-      : x.namespaceLabels['podid.io/control-plane'] !== undefined
+    const why =
+      x.namespaceLabels['podid.io/control-plane'] !== undefined
         ? `namespace ${podRef.namespace} is labeled podid.io/control-plane, which podid's webhooks skip`
-        : 'the pod was created before podid was installed, or labeled after it was created (the webhook sees pods only at creation)';
+        : !x.webhookInstalled
+          ? "podid's MutatingWebhookConfiguration is not installed"
+          : 'the pod was created before podid was installed, or labeled after it was created (the webhook sees pods only at creation)';
     findings.push({
       step: 'sidecar',
       verdict: 'warn',

@@ -28,6 +28,9 @@ function normalize(o: any): any {
 }
 const keyOf = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
+/** YAML documents as objects (both sides parsed alike: no kind needs to be known to the cluster, cert-manager's included). */
+const objectsOf = (yaml: string): any[] => loadAll(yaml).filter((o: any) => o && o.kind);
+
 /** `helm template` → objects, CRDs (crds/, which helm installs but does not template) included. */
 async function template(set: string[] = []): Promise<Map<string, any>> {
   const { stdout } = await helm([
@@ -41,14 +44,8 @@ async function template(set: string[] = []): Promise<Map<string, any>> {
     '--include-crds',
     ...set.flatMap((s) => ['--set', s]),
   ]);
-  const r = await kubectl(cluster, ['create', '--dry-run=client', '-o', 'json', '-f', '-'], stdout);
-  expect(r.code, r.stderr).toBe(0);
-  const objects = r.stdout.split(/(?<=^\})\n(?=^\{)/m).map((d) => JSON.parse(d));
-  return new Map(objects.map((o) => [keyOf(o), normalize(o)]));
+  return new Map(objectsOf(stdout).map((o) => [keyOf(o), normalize(o)]));
 }
-
-/** YAML documents as objects (both sides parsed alike: no kind needs to be known to the cluster, cert-manager's included). */
-const objectsOf = (yaml: string): any[] => loadAll(yaml).filter((o: any) => o && o.kind);
 
 async function kustomize(dir: string): Promise<Map<string, any>> {
   // helm installs into a namespace it is given (--create-namespace); the chart does not template one.
