@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
-# One image for every podid server: `podid webhook`, `podid sidecar`, `podid nmi`, `podid certs`.
-# Node 24; the runtime stage holds compiled JavaScript and production dependencies only, and runs as non-root.
+# Two images: the default target (last stage) serves `podid webhook`, `nmi`, `controller` and the CLI; the
+# `sidecar` target is the per-pod token sidecar the webhook injects, minimal: Node and podid's compiled code only.
+# Node 24; compiled JavaScript only; non-root. Pin the bases by digest when publishing (README "Building the images").
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG SIDECAR_BASE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-FROM node:24-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: the `node` devDependency (Node 24 for machines that ship an older Node) is not needed here.
@@ -24,13 +27,24 @@ COPY test/emulators ./test/emulators
 COPY test/local-nmi.ts ./test/local-nmi.ts
 RUN npm run build
 
-FROM node:24-bookworm-slim AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
+# The token sidecar: distroless (no shell, no package manager), no node_modules: it loads node: built-ins and podid's
+# own modules only (sidecar/imports.test.ts checks it). docker build --target sidecar.
+FROM ${SIDECAR_BASE} AS sidecar
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/cli/main.js"]
+CMD ["sidecar"]
+
 # Debian slim rather than distroless: NMI's metadata interception runs iptables (Debian's, nft and legacy).
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iptables >/dev/null
 WORKDIR /app
 ENV NODE_ENV=production

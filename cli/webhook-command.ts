@@ -48,7 +48,8 @@ export const webhookFlags = {
   'max-request-bytes': flag(types.bytes, { env: 'PODID_MAX_REQUEST_BYTES', default: '7Mi', help: 'largest AdmissionReview body accepted (larger ones get 413)' }),
   'shutdown-drain': flag(types.duration, { env: 'PODID_SHUTDOWN_DRAIN', default: '5s', help: 'on SIGTERM, how long to keep serving while reporting not ready' }),
   'log-level': logLevelFlag('info'),
-  'sidecar-image': flag(types.string, { env: 'PODID_SIDECAR_IMAGE', default: d.sidecarImage, help: 'image of the injected token sidecar (the podid image)' }),
+  'sidecar-image': flag(types.string, { env: 'PODID_SIDECAR_IMAGE', default: d.sidecarImage, help: 'image of the injected token sidecar (the podid sidecar image)' }),
+  'sidecar-image-from': flag(types.optionalString, { env: 'PODID_SIDECAR_IMAGE_FROM', help: "POD/CONTAINER: take the sidecar image from this container of the webhook's own pod (deploy/ and the chart carry it as the init container sidecar-image, so kustomize's images, helm's tag or kubectl set image move the injected sidecar too); --sidecar-image when it cannot be read" }),
   'sidecar-port': flag(types.port, { env: 'PODID_SIDECAR_PORT', default: String(d.port), help: 'loopback port the sidecar serves tokens on inside each pod' }),
   'sidecar-health-port': flag(types.port, { env: 'PODID_SIDECAR_HEALTH_PORT', default: String(d.healthPort), help: 'pod port of the sidecar health endpoint used by its probes' }),
   'nmi-port': flag(types.port, { env: 'PODID_NMI_PORT', default: String(d.nmiPort), help: 'node port NMI listens on; the sidecar calls it on the node IP' }),
@@ -130,7 +131,9 @@ export const webhookCommand = defineCommand({
   async run(v) {
     const logger = createLogger('webhook', v['log-level']);
     const hints = new IdentityHintsFeed();
-    const settings = { ...webhookSettingsFrom(v), identityHints: v['identity-hints'] ? hints.hints : undefined };
+    const base = webhookSettingsFrom(v);
+    const sidecarImage = v['sidecar-image-from'] ? await sidecarImageFromPod(v, base.injection.sidecarImage, logger) : base.injection.sidecarImage;
+    const settings = { ...base, injection: { ...base.injection, sidecarImage }, identityHints: v['identity-hints'] ? hints.hints : undefined };
     const certLoop = v['manage-certs'] ? await startCertLoop(v, logger) : undefined;
     const running = await startWebhook(settings, logger);
     if (v['identity-hints']) hints.start(v, logger);
@@ -142,6 +145,29 @@ export const webhookCommand = defineCommand({
     return 0;
   },
 });
+
+/**
+ * The image of a container of the webhook's own pod (`--sidecar-image-from POD/CONTAINER`, the pod in the webhook's
+ * namespace): an image field every image tool rewrites, unlike an env value. Falls back to --sidecar-image.
+ */
+async function sidecarImageFromPod(v: WebhookValues, fallback: string, logger: Logger): Promise<string> {
+  const [pod, container] = v['sidecar-image-from']!.split('/');
+  if (!pod || !container) throw new UsageError(`--sidecar-image-from must be POD/CONTAINER, got ${JSON.stringify(v['sidecar-image-from'])}`);
+  try {
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const { kubeConfig } = await import('../nmi/kube.ts');
+    const p = await kubeConfig(v.kubeconfig).makeApiClient(CoreV1Api).readNamespacedPod({ name: pod, namespace: v.namespace });
+    const image = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].find((c) => c.name === container)?.image;
+    if (image) {
+      logger.info({ image, from: `${v.namespace}/${pod}/${container}` }, 'sidecar image from the webhook pod');
+      return image;
+    }
+    logger.warn({ pod, container }, 'no such container in the webhook pod; using --sidecar-image');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'cannot read the webhook pod; using --sidecar-image');
+  }
+  return fallback;
+}
 
 /** Certificates first (the server needs them to start), then a reconcile every --certs-interval. */
 async function startCertLoop(v: WebhookValues, logger: Logger) {

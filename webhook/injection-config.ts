@@ -27,7 +27,7 @@ export interface InjectionConfig {
 }
 
 export const defaultInjectionConfig: InjectionConfig = {
-  sidecarImage: 'ghcr.io/podid/podid:0.1.0',
+  sidecarImage: 'ghcr.io/podid/podid-sidecar:0.1.0',
   sidecarName: 'podid-token',
   volumeName: 'podid-sa-token',
   port: 2578,

@@ -81,7 +81,7 @@ export interface RunOptions {
 export async function runContainer(cluster: ClusterInfo, pod: any, containerName: string, o: RunOptions): Promise<RunningContainer> {
   const c = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((x: any) => x.name === containerName);
   if (!c) throw new Error(`pod ${pod.metadata.name} has no container ${containerName}`);
-  if (!/(^|\/)podid(:|@)/.test(c.image)) throw new Error(`kubelet.ts runs podid's image only, not ${c.image}`);
+  if (!/(^|\/)podid(-sidecar)?(:|@)/.test(c.image)) throw new Error(`kubelet.ts runs podid's image only, not ${c.image}`);
   if (c.command) throw new Error(`podid's image is run through its entrypoint; container ${containerName} overrides command`);
   const root = join(o.dir, pod.metadata.namespace, pod.metadata.name, containerName);
   await mkdir(root, { recursive: true });
@@ -122,7 +122,8 @@ export async function runContainer(cluster: ClusterInfo, pod: any, containerName
 
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.nodeEnv };
   for (const e of c.env ?? []) {
-    if (e.value !== undefined) env[e.name] = rewrite(e.value);
+    // $(NAME) refers to a variable defined before it in the container, as the kubelet expands it.
+    if (e.value !== undefined) env[e.name] = rewrite(e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m: string, n: string) => env[n] ?? m));
     else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath, o);
     else throw new Error(`kubelet.ts does not resolve env ${e.name}`);
   }

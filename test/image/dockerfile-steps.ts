@@ -22,14 +22,22 @@ export interface Stage {
 export function parseDockerfile(text: string): Stage[] {
   const joined = text.replace(/\\\n/g, ' ');
   const stages: Stage[] = [];
+  // ARGs declared before the first FROM, with their defaults, substituted into FROM as ${NAME}.
+  const globalArgs = new Map<string, string>();
   for (const raw of joined.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const [, op, args] = /^(\S+)\s+(.*)$/.exec(line) ?? [];
     if (!op) throw new Error(`cannot parse Dockerfile line: ${line}`);
     const upper = op.toUpperCase();
+    if (upper === 'ARG' && !stages.length) {
+      const [name, value = ''] = args!.trim().split('=');
+      globalArgs.set(name!, value);
+      continue;
+    }
     if (upper === 'FROM') {
-      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args!.trim())!;
+      const from = args!.trim().replace(/\$\{(\w+)\}/g, (m, n: string) => globalArgs.get(n) ?? m);
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(from)!;
       stages.push({ name: m[2] ?? String(stages.length), from: m[1]!, instructions: [] });
     } else {
       if (!stages.length) throw new Error(`${op} before FROM`);

@@ -49,6 +49,26 @@ describe('Dockerfile', () => {
     for (const prod of ['express', 'pino', 'fast-json-patch', 'node-forge']) expect(modules).toContain(prod);
   });
 
+  it('the sidecar stage: distroless, non-root, no node_modules, and the sidecar runs from it', () => {
+    const sidecar = stages.get('sidecar')!;
+    expect(parseDockerfile(readFileSync('Dockerfile', 'utf8')).find((s) => s.name === 'sidecar')!.from).toMatch(/^gcr\.io\/distroless\/nodejs24/);
+    expect(sidecar.user).toBe('65532:65532');
+    expect(existsSync(join(sidecar.root, sidecar.workdir, 'node_modules'))).toBe(false);
+    const [, script, ...rest] = sidecar.entrypoint!;
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [join(sidecar.root, script!), ...rest, ...args], {
+        cwd: join(sidecar.root, sidecar.workdir),
+        env: { PATH: process.env.PATH, ...sidecar.env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const help = run([...(sidecar.cmd ?? []), '--help']);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('--token-file');
+    // What needs npm packages is not in it: the webhook cannot start from the sidecar image.
+    expect(run(['webhook', '--help']).status).not.toBe(0);
+  });
+
   it('runs the podid entrypoint from the final stage', () => {
     const version = runImage(['--version']);
     expect(version.stderr).toBe('');

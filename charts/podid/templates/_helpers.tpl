@@ -3,6 +3,11 @@
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 
+{{/* The injected token sidecar's image: the minimal sidecar stage of the Dockerfile, with the same tag. */}}
+{{- define "podid.sidecarImage" -}}
+{{ .Values.image.sidecarRepository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
 {{/* Labels on every object, as deploy/'s kustomization sets them. */}}
 {{- define "podid.labels" -}}
 app.kubernetes.io/part-of: podid
