@@ -1,5 +1,7 @@
-// pino JSON logs for the webhook and NMI. Secrets are redacted by key wherever they appear,
-// as a second line of defence: code never passes tokens, secrets or keys to the logger.
+// pino JSON logs for the webhook, NMI and the controller, in the one schema every podid process writes (the sidecar,
+// which loads no npm package, writes the same lines itself: cli/sidecar-command.ts): `time` (ISO 8601), `level`
+// (its name), `component`, `msg`, then the fields. Secrets are redacted by key wherever they appear, as a second
+// line of defence: code never passes tokens, secrets or keys to the logger.
 
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './log-levels.ts';
@@ -24,6 +26,12 @@ export const REDACTED_KEYS = [
 
 export function createLogger(name: string, level: LogLevel | (string & {}) = 'info', destination?: pino.DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
-  const options = { name, level, redact: { paths, censor: '[redacted]' }, base: { component: name } };
+  const options: pino.LoggerOptions = {
+    level,
+    redact: { paths, censor: '[redacted]' },
+    base: { component: name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
   return destination ? pino(options, destination) : pino(options);
 }
