@@ -6,6 +6,7 @@ import { API_GROUP, API_VERSION, BINDING_LABEL, IdentityType } from '../identity
 import { exceptionManifest, identityManifests, identityRows, identitySpecProblem, identityTable } from '../identity/manifests.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import type { Parsed } from '../identity/fields.ts';
+import { withRetry } from '../common/kube-retry.ts';
 import { kubeConfig } from '../nmi/kube.ts';
 import { kubeconfigFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, types } from './flags.ts';
@@ -40,11 +41,15 @@ async function createAll(kc: KubeConfig, objects: Record<string, unknown>[]): Pr
   for (const o of objects) {
     const meta = o.metadata as { name: string; namespace: string };
     try {
-      await custom.createNamespacedCustomObject({ ...group, plural: PLURAL[o.kind as string]!, namespace: meta.namespace, body: o });
+      await withRetry(() => custom.createNamespacedCustomObject({ ...group, plural: PLURAL[o.kind as string]!, namespace: meta.namespace, body: o }));
       process.stdout.write(`${String(o.kind).toLowerCase()}.${API_GROUP}/${meta.name} created\n`);
     } catch (err) {
       if (err instanceof ApiException && err.code === 409) {
         process.stderr.write(`podid: ${String(o.kind)} ${meta.namespace}/${meta.name} already exists; delete it first or pick another name\n`);
+        return 1;
+      }
+      if (err instanceof ApiException && err.code === 404) {
+        process.stderr.write(`podid: the cluster does not serve ${String(o.kind)}: install podid's CRDs first (kubectl apply -k deploy/, or helm install)\n`);
         return 1;
       }
       throw err;
@@ -55,9 +60,9 @@ async function createAll(kc: KubeConfig, objects: Record<string, unknown>[]): Pr
 
 async function listParsed<T>(kc: KubeConfig, plural: string, parse: (o: unknown) => Parsed<T>, namespace?: string): Promise<T[]> {
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const res = (
-    namespace ? await custom.listNamespacedCustomObject({ ...group, plural, namespace }) : await custom.listClusterCustomObject({ ...group, plural })
-  ) as { items: unknown[] };
+  const res = (await withRetry(() =>
+    namespace ? custom.listNamespacedCustomObject({ ...group, plural, namespace }) : custom.listClusterCustomObject({ ...group, plural }),
+  )) as { items: unknown[] };
   return res.items.flatMap((o) => {
     const r = parse(o);
     return r.ok ? [r.value] : [];
@@ -111,7 +116,7 @@ export const identityListCommand = defineCommand({
       listParsed(kc, 'azurepodidentityexceptions', parseAzurePodIdentityException),
     ]);
     const core = kc.makeApiClient(CoreV1Api);
-    const pods = (await core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL })).items.map((p) => ({
+    const pods = (await withRetry(() => core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL }))).items.map((p) => ({
       name: p.metadata?.name ?? '',
       namespace: p.metadata?.namespace ?? 'default',
       labels: p.metadata?.labels ?? {},

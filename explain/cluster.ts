@@ -2,6 +2,7 @@
 // AzureAssignedIdentity objects and whether podid's webhook is installed.
 
 import { AdmissionregistrationV1Api, ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { withRetry } from '../common/kube-retry.ts';
 import type { AzurePodIdentityException } from '../identity/crds.ts';
 import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import type { Parsed } from '../identity/fields.ts';
@@ -21,20 +22,20 @@ export async function readForPod(
   const admission = kc.makeApiClient(AdmissionregistrationV1Api);
   let pod;
   try {
-    pod = await core.readNamespacedPod({ namespace, name });
+    pod = await withRetry(() => core.readNamespacedPod({ namespace, name }));
   } catch (err) {
     if (err instanceof ApiException && err.code === 404) throw new PodNotFound(`pod ${namespace}/${name} not found`);
     throw err;
   }
   const list = async <T>(plural: string, parse: (o: unknown) => Parsed<T>): Promise<T[]> => {
-    const items = ((await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: unknown[] }).items;
+    const items = ((await withRetry(() => custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural }))) as { items: unknown[] }).items;
     return items.flatMap((o) => {
       const r = parse(o);
       return r.ok ? [r.value] : [];
     });
   };
   const [ns, identities, bindings, exceptions, assignments, webhookInstalled] = await Promise.all([
-    core.readNamespace({ name: namespace }),
+    withRetry(() => core.readNamespace({ name: namespace })),
     list('azureidentities', parseAzureIdentity),
     list('azureidentitybindings', parseAzureIdentityBinding),
     list('azurepodidentityexceptions', parseAzurePodIdentityException),

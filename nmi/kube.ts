@@ -3,6 +3,7 @@
 // writer. Everything decided here comes from the pure modules beside it.
 
 import { ApiException, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { withRetry } from '../common/kube-retry.ts';
 import { nameOf, runWatches, type Meta, type Watch } from '../common/kube-watch.ts';
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import type { Logger } from '../common/log.ts';
@@ -193,7 +194,7 @@ export async function takeOverLeftovers(kc: KubeConfig, nodeName: string, desire
   const custom = kc.makeApiClient(CustomObjectsApi);
   const base = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
   type Raw = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; finalizers?: string[] }; spec?: Record<string, unknown> };
-  const list = (await custom.listClusterCustomObject(base)) as { items: Raw[] };
+  const list = (await withRetry(() => custom.listClusterCustomObject(base))) as { items: Raw[] };
   const foreign: ForeignAssignment[] = list.items.map((o) => {
     const node = o.spec?.nodename ?? o.spec?.nodeName ?? o.spec?.NodeName;
     return {

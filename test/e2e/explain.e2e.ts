@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, kube } from './kube.ts';
+import { api, ensureCrds, kube } from './kube.ts';
 
 const run = promisify(execFile);
 const cluster = inject('cluster');
@@ -37,6 +37,7 @@ async function explain(target: string): Promise<{ code: number; json: any }> {
 }
 
 beforeAll(async () => {
+  await ensureCrds(cluster);
   // No podid webhook is running for this file: another file's configuration would send the kube-system pod to it.
   await kube(cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
   await kube(cluster, ['create', 'namespace', NS]);

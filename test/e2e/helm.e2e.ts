@@ -98,12 +98,14 @@ describe('charts/podid with the real helm', () => {
   });
 
   it('one image tag moves every component and the injected sidecar', async () => {
-    const chart = await template(['image.tag=1.2.3', 'image.repository=registry.example/podid']);
-    const images = [...chart.values()].flatMap((o) => o.spec?.template?.spec?.containers ?? []).map((c: any) => c.image);
-    const sidecar = chart
-      .get('Deployment/podid-system/podid-webhook')
-      .spec.template.spec.containers[0].env.find((e: any) => e.name === 'PODID_SIDECAR_IMAGE').value;
-    expect(new Set([...images, sidecar])).toEqual(new Set(['registry.example/podid:1.2.3']));
+    const chart = await template(['image.tag=1.2.3', 'image.repository=registry.example/podid', 'image.sidecarRepository=registry.example/podid-sidecar']);
+    const pods = [...chart.values()].flatMap((o) => (o.spec?.template?.spec ? [o.spec.template.spec] : []));
+    const images = pods.flatMap((p) => [...(p.initContainers ?? []), ...p.containers]).map((c: any) => c.image);
+    const webhook = chart.get('Deployment/podid-system/podid-webhook').spec.template.spec;
+    const fallback = webhook.containers[0].env.find((e: any) => e.name === 'PODID_SIDECAR_IMAGE').value;
+    expect(new Set([...images, fallback])).toEqual(new Set(['registry.example/podid:1.2.3', 'registry.example/podid-sidecar:1.2.3']));
+    // The webhook injects what its sidecar-image init container runs.
+    expect(webhook.initContainers.find((c: any) => c.name === 'sidecar-image').image).toBe('registry.example/podid-sidecar:1.2.3');
   });
 
   it('azureIdentities from values, as aad-pod-identity’s chart had them; a missing selector is a clear error', async () => {

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { kube, kubeJson, kubectl } from './kube.ts';
+import { ensureCrds, kube, kubeJson, kubectl } from './kube.ts';
 
 const exec = promisify(execFile);
 const cluster = inject('cluster');
@@ -20,6 +20,7 @@ const podid = (args: string[]) =>
   );
 
 beforeAll(async () => {
+  await ensureCrds(cluster);
   await kube(cluster, ['create', 'namespace', NS]);
   // podid's own namespace label: other files' webhooks leave these pods as written.
   await kube(cluster, ['label', 'namespace', NS, 'podid.io/control-plane=true']);
@@ -32,26 +33,26 @@ beforeAll(async () => {
   await kube(
     cluster,
     ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [pod('web-1', 'reader'), pod('web-2', 'reader'), pod('other', 'nobody')] }),
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [pod('web-1', 'cli-reader'), pod('web-2', 'cli-reader'), pod('other', 'nobody')] }),
   );
 });
 
 describe('podid identity / exception with the real apiserver', () => {
   it('--dry-run prints the objects and writes nothing', async () => {
-    const r = await podid(['identity', 'create', 'reader', '-n', NS, '--client-id', CLIENT, '--resource-id', RID, '--selector', 'reader', '--dry-run']);
+    const r = await podid(['identity', 'create', 'reader', '-n', NS, '--client-id', CLIENT, '--resource-id', RID, '--selector', 'cli-reader', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('kind: AzureIdentity\n');
-    expect(r.stdout).toContain('selector: reader');
+    expect(r.stdout).toContain('selector: cli-reader');
     expect((await kubeJson(cluster, ['get', 'azureidentities', '-n', NS])).items).toEqual([]);
   });
 
   it('create writes the identity and binding; list shows the pods it serves; a second create refuses', async () => {
-    const created = await podid(['identity', 'create', 'reader', '--namespace', NS, '--client-id', CLIENT, '--resource-id', RID, '--selector', 'reader']);
+    const created = await podid(['identity', 'create', 'reader', '--namespace', NS, '--client-id', CLIENT, '--resource-id', RID, '--selector', 'cli-reader']);
     expect(created.code, created.stderr).toBe(0);
     expect((await kubeJson(cluster, ['get', 'azureidentity', 'reader', '-n', NS])).spec).toEqual({ type: 0, clientID: CLIENT, resourceID: RID });
     const list = await podid(['identity', 'list', '--namespace', NS]);
-    expect(list.stdout).toMatch(new RegExp(`${NS}/reader\\s+0\\s+${CLIENT}\\s+reader\\s+2 \\(${NS}/web-1, ${NS}/web-2\\)`));
-    const again = await podid(['identity', 'create', 'reader', '--namespace', NS, '--client-id', CLIENT, '--selector', 'reader']);
+    expect(list.stdout, list.stderr).toMatch(new RegExp(`${NS}/reader\\s+0\\s+${CLIENT}\\s+cli-reader\\s+2 \\(${NS}/web-1, ${NS}/web-2\\)`));
+    const again = await podid(['identity', 'create', 'reader', '--namespace', NS, '--client-id', CLIENT, '--selector', 'cli-reader']);
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining(`AzureIdentity ${NS}/reader already exists`) });
   });
 

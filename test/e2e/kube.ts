@@ -73,3 +73,9 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** The podid CRDs (deploy/base/crds.yaml), for files that need them whatever ran before. */
+export async function ensureCrds(cluster: ClusterInfo): Promise<void> {
+  await kube(cluster, ['apply', '-f', 'deploy/base/crds.yaml']);
+  await kube(cluster, ['wait', '--for=condition=Established', '--timeout=60s', '-f', 'deploy/base/crds.yaml']);
+}
