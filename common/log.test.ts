@@ -11,12 +11,15 @@ describe('the log schema', () => {
         done();
       },
     });
-    createLogger('nmi', 'info', sink).warn({ pod: 'apps/web', token: 'eyJ-secret', nested: { clientSecret: 'hunter2' } }, 'refused');
+    createLogger('nmi', 'info', sink).warn(
+      { pod: 'apps/web', token: 'eyJ-secret', err: { clientSecret: 'hunter2' }, headers: { authorization: 'Bearer x' } },
+      'refused',
+    );
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(Object.keys(line).slice(0, 2).sort()).toEqual(['level', 'time']);
     expect(line).toMatchObject({ level: 'warn', component: 'nmi', msg: 'refused', pod: 'apps/web', token: '[redacted]' });
     expect(String(line.time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(lines[0]).not.toMatch(/hunter2|eyJ-secret/);
+    expect(lines[0]).not.toMatch(/hunter2|eyJ-secret|Bearer x/);
     expect(line).not.toHaveProperty('name');
   });
 });

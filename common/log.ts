@@ -24,8 +24,14 @@ export const REDACTED_KEYS = [
   'object',
 ];
 
+/**
+ * Where podid's log calls nest objects. Redaction names these paths exactly: pino's wildcard paths (`*.token`) cost
+ * ~76 µs per line against ~5 µs for fixed ones (measured with the admission line), a fifth of the webhook's CPU.
+ */
+export const REDACTED_CONTAINERS = ['err', 'cause', 'headers', 'body', 'details'];
+
 export function createLogger(name: string, level: LogLevel | (string & {}) = 'info', destination?: pino.DestinationStream): Logger {
-  const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+  const paths = REDACTED_KEYS.flatMap((k) => [k, ...REDACTED_CONTAINERS.map((c) => `${c}.${k}`)]);
   const options: pino.LoggerOptions = {
     level,
     redact: { paths, censor: '[redacted]' },

@@ -1,12 +1,12 @@
 // The admission HTTP application: routes, body limits, error bodies, metrics and request logs.
 // Transport (HTTPS, certificate reloads, shutdown) lives in server.ts.
 
-import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../common/log.ts';
 import { BadReview, readAdmissionReview, review, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import { secretSource } from './secrets.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import { mutate } from './mutate.ts';
 import { fixNetRaw } from './netraw-fix.ts';
@@ -65,7 +65,7 @@ function requestError(err: unknown): { status: number; error: string; message: s
 
 export function createWebhookApp(opts: AppOptions): express.Express {
   const { logger, metrics } = opts;
-  const newSecret = opts.newSecret ?? (() => randomBytes(24).toString('base64url'));
+  const newSecret = opts.newSecret ?? secretSource();
   const endpoints: Record<string, AdmissionHandler> = {
     '/mutate': (req) => mutate(req, opts.injection, newSecret, opts.identityHints),
     '/validate': (req) => validate(req, opts.validation),
