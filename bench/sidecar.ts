@@ -3,6 +3,7 @@
 // cold-miss latency (sidecar → NMI → AAD emulator) against calling NMI directly, and memory idle and
 // under load. The emulators and NMI run in this process on loopback.
 
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -32,8 +33,21 @@ const world = await startWorld(dir);
 const nmi = await startLocalNmi(world, dir);
 const tokenFile = join(dir, 'sa-token');
 await writeFile(tokenFile, nmi.addPod({ name: 'bench', labels: { aadpodidbinding: 'sp-secret' } }));
-// BENCH_SIDECAR_NODE_ARGS: Node flags for the sidecar process, to compare memory settings.
-const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// The Node flags of the image's sidecar ENTRYPOINT (the Dockerfile's `sidecar` stage), so the figures are what
+// ships; BENCH_SIDECAR_NODE_ARGS overrides them (empty: none) to compare settings.
+const imageFlags = (() => {
+  const stage =
+    readFileSync('Dockerfile', 'utf8')
+      .split(/^FROM /m)
+      .find((s) => / AS sidecar\b/.test(s)) ?? '';
+  const ep = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
+  return ep.slice(
+    1,
+    ep.findIndex((a) => a.endsWith('.js')),
+  );
+})();
+const nodeArgs = process.env.BENCH_SIDECAR_NODE_ARGS !== undefined ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ').filter(Boolean) : imageFlags;
+console.log(`sidecar command line: node ${[...nodeArgs, 'dist/cli/main.js', 'sidecar'].join(' ')}`);
 const sidecar = await startSidecarProcess({
   nmiUrl: nmi.url,
   tokenFile,

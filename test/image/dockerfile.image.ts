@@ -54,9 +54,12 @@ describe('Dockerfile', () => {
     expect(parseDockerfile(readFileSync('Dockerfile', 'utf8')).find((s) => s.name === 'sidecar')!.from).toMatch(/^gcr\.io\/distroless\/nodejs24/);
     expect(sidecar.user).toBe('65532:65532');
     expect(existsSync(join(sidecar.root, sidecar.workdir, 'node_modules'))).toBe(false);
-    const [, script, ...rest] = sidecar.entrypoint!;
+    // [node, ...node flags, script]: this machine's Node 24 stands in for the image's, with the image's flags.
+    const ep = sidecar.entrypoint!;
+    const at = ep.findIndex((a) => a.endsWith('.js'));
+    expect(ep.slice(1, at)).toEqual(['--single-threaded', '--max-semi-space-size=1']);
     const run = (args: string[]) =>
-      spawnSync(process.execPath, [join(sidecar.root, script!), ...rest, ...args], {
+      spawnSync(process.execPath, [...ep.slice(1, at), join(sidecar.root, ep[at]!), ...ep.slice(at + 1), ...args], {
         cwd: join(sidecar.root, sidecar.workdir),
         env: { PATH: process.env.PATH, ...sidecar.env },
         encoding: 'utf8',
