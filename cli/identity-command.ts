@@ -58,6 +58,21 @@ async function createAll(kc: KubeConfig, objects: Record<string, unknown>[]): Pr
   return 0;
 }
 
+/** Deletes one podid object, as kubectl reports it; exit 1 naming it when it does not exist. */
+async function deleteOne(kc: KubeConfig, kind: string, namespace: string, name: string): Promise<number> {
+  try {
+    await kc.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({ ...group, plural: PLURAL[kind]!, namespace, name });
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) {
+      process.stderr.write(`podid: ${kind} ${namespace}/${name} not found\n`);
+      return 1;
+    }
+    throw err;
+  }
+  process.stdout.write(`${kind.toLowerCase()}.${API_GROUP}/${name} deleted\n`);
+  return 0;
+}
+
 async function listParsed<T>(kc: KubeConfig, plural: string, parse: (o: unknown) => Parsed<T>, namespace?: string): Promise<T[]> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const res = (await withRetry(() =>
@@ -140,17 +155,7 @@ export const identityDeleteCommand = defineCommand({
       await custom.deleteNamespacedCustomObject({ ...group, plural: 'azureidentitybindings', namespace: v.namespace, name: b.name });
       process.stdout.write(`azureidentitybinding.${API_GROUP}/${b.name} deleted\n`);
     }
-    try {
-      await custom.deleteNamespacedCustomObject({ ...group, plural: 'azureidentities', namespace: v.namespace, name: v.name });
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) {
-        process.stderr.write(`podid: AzureIdentity ${v.namespace}/${v.name} not found\n`);
-        return 1;
-      }
-      throw err;
-    }
-    process.stdout.write(`azureidentity.${API_GROUP}/${v.name} deleted\n`);
-    return 0;
+    return deleteOne(kc, 'AzureIdentity', v.namespace, v.name);
   },
 });
 
@@ -222,17 +227,6 @@ export const exceptionDeleteCommand = defineCommand({
     ...common,
   },
   async run(v) {
-    const custom = kubeConfig(v.kubeconfig).makeApiClient(CustomObjectsApi);
-    try {
-      await custom.deleteNamespacedCustomObject({ ...group, plural: 'azurepodidentityexceptions', namespace: v.namespace, name: v.name });
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) {
-        process.stderr.write(`podid: AzurePodIdentityException ${v.namespace}/${v.name} not found\n`);
-        return 1;
-      }
-      throw err;
-    }
-    process.stdout.write(`azurepodidentityexception.${API_GROUP}/${v.name} deleted\n`);
-    return 0;
+    return deleteOne(kubeConfig(v.kubeconfig), 'AzurePodIdentityException', v.namespace, v.name);
   },
 });
