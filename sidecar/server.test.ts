@@ -167,6 +167,16 @@ describe('sidecar behaviour', () => {
     expect(logs.join('\n')).not.toMatch(/sa-token|at-\d/);
   });
 
+  it('counts token requests by result and cache hits on the health port’s /metrics (Prometheus text)', async () => {
+    const text = await (await fetch(`${sidecar.healthUrl}/metrics`)).text();
+    // The requests above: tokens served, one 503 and one 429 passed through, answers from the cache.
+    expect(text).toMatch(/^podid_sidecar_token_requests_total\{flavour="imds",result="ok"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^podid_sidecar_token_requests_total\{flavour="imds",result="unavailable"\} 1$/m);
+    expect(text).toMatch(/^podid_sidecar_token_requests_total\{flavour="imds",result="throttled"\} 1$/m);
+    expect(text).toMatch(/^podid_sidecar_token_cache_total\{result="hit"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^# TYPE podid_sidecar_token_cache_total counter$/m);
+  });
+
   it('is ready once NMI answers, and alive', async () => {
     expect((await fetchJson(`${sidecar.healthUrl}/healthz`)).status).toBe(200);
     expect((await fetchJson(`${sidecar.healthUrl}/livez`)).status).toBe(200);

@@ -1,6 +1,7 @@
 // `podid sidecar`: the token API on loopback and the health endpoints on the pod IP, node: built-ins only.
 // Each server is a table of named routes returning a Reply.
 
+import { SidecarMetrics } from './metrics.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
 import { errorReply, ok, readBody, send, urlTooLong, type Reply } from '../common/http-reply.ts';
@@ -66,7 +67,16 @@ function router(routes: Record<string, Route>, caseless: boolean, what: string, 
 
 export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, log: SidecarLog): Promise<RunningSidecar> {
   const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries });
-  const cached = (request: TokenRequest): Promise<Token> => cache.get(cacheKey(request), () => nmi.token(request));
+  const metrics = new SidecarMetrics();
+  const cached = async (request: TokenRequest): Promise<Token> => {
+    let asked = false;
+    const token = await cache.get(cacheKey(request), () => {
+      asked = true;
+      return nmi.token(request);
+    });
+    metrics.lookup(!asked);
+    return token;
+  };
   const imdsTokenBody = (t: Token) => imdsBody(t, Date.now() / 1000);
   let ready = false;
 
@@ -82,9 +92,12 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
       const request = await parse(url, req);
       if (request instanceof HttpError) return errorReply(request);
       try {
-        return ok(body(await cached(request)));
+        const reply = ok(body(await cached(request)));
+        metrics.request(request.flavour, 'ok');
+        return reply;
       } catch (err) {
         const e = asHttpError(err, 'sidecar');
+        metrics.request(request.flavour, e.code);
         log('warn', 'token request failed', { status: e.status, resource: request.resource, reason: e.message });
         log('debug', 'token request failure causes', { causes: causeChain(e) });
         return errorReply(e);
@@ -128,7 +141,10 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
 
   const limits = settings.limits ?? sidecarLimits;
   const tokenServer = http.createServer(router(tokenRoutes, true, "podid's sidecar serves", limits.maxUrlLength));
-  const healthServer = http.createServer(router({ '/healthz': readiness, '/livez': liveness }, false, 'health endpoints:', limits.maxUrlLength));
+  const metricsText = (): Reply => ({ status: 200, body: metrics.text(), contentType: 'text/plain; version=0.0.4; charset=utf-8' });
+  const healthServer = http.createServer(
+    router({ '/healthz': readiness, '/livez': liveness, '/metrics': metricsText }, false, 'health endpoints:', limits.maxUrlLength),
+  );
   for (const server of [tokenServer, healthServer]) applyLimits(server, limits);
 
   const tokenUrl = await listenOn(tokenServer, settings.listen.host, settings.listen.port);
