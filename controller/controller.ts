@@ -8,7 +8,8 @@ import { runWatches } from '../common/kube-watch.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
-import type { AzurePodIdentityException } from '../identity/crds.ts';
+import { API_GROUP_VERSION, type AzurePodIdentityException } from '../identity/crds.ts';
+import { danglingBindings } from '../identity/match.ts';
 import { IdentityStore } from '../identity/store.ts';
 import { dedupedEvents } from '../nmi/events.ts';
 import { identityWatches, kubeEvents } from '../nmi/kube.ts';
@@ -86,15 +87,36 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
     if (closed) return;
     leading = true;
     metrics.leader.set(1);
-    stops.push(await runWatches(s.kc, columnWatches(s.kc, log), log, () => {}));
+    // Both modes: the CRDs (printer columns, and a Warning Event on each binding whose identity does not exist).
+    const store = new IdentityStore();
+    for (const e of s.builtinExceptions) store.upsertException(e);
+    const events = dedupedEvents(kubeEvents(s.kc, s.identity, log, MANAGER));
+    let onIdentities = () => {};
+    let bindingTimer: NodeJS.Timeout | undefined;
+    const checkBindings = () => {
+      bindingTimer ??= setTimeout(() => {
+        bindingTimer = undefined;
+        for (const b of danglingBindings(store.allBindings(), (ns, name) => store.identity(ns, name) !== undefined))
+          events.warn(
+            { kind: 'AzureIdentityBinding', apiVersion: API_GROUP_VERSION, name: b.name, namespace: b.namespace, uid: '' },
+            'IdentityNotFound',
+            `AzureIdentityBinding ${b.namespace}/${b.name} names AzureIdentity ${b.namespace}/${b.azureIdentity}, which does not exist: pods labeled aadpodidbinding=${b.selector} get no token from it`,
+          );
+      }, 1000);
+    };
+    stops.push(
+      await runWatches(s.kc, [...columnWatches(s.kc, log), ...identityWatches(s.kc, store, log)], log, () => {
+        checkBindings();
+        onIdentities();
+      }),
+      () => clearTimeout(bindingTimer),
+    );
+    checkBindings();
     if (s.mode === 'standard' && s.standard) {
       const std = s.standard;
-      const store = new IdentityStore();
-      for (const e of s.builtinExceptions) store.upsertException(e);
       const pods = new Map<string, ScheduledPod>();
       const nodes = new Map<string, ArmTarget | { error: string }>();
       const records = new Map<string, ExistingRecord>();
-      const events = dedupedEvents(kubeEvents(s.kc, s.identity, log, MANAGER));
       reconciler = new Reconciler({
         arm: std.arm,
         ownership: kubeOwnership(s.kc, s.namespace),
@@ -121,8 +143,8 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
           metrics.assignments.set({ status: 'Created' }, records.size - assigned);
         }, 100);
       };
-      const watches = [...identityWatches(s.kc, store, log), labeledPodWatch(s.kc, pods), nodeWatch(s.kc, nodes), recordWatch(s.kc, records)];
-      stops.push(await runWatches(s.kc, watches, log, recompute));
+      onIdentities = recompute;
+      stops.push(await runWatches(s.kc, [labeledPodWatch(s.kc, pods), nodeWatch(s.kc, nodes), recordWatch(s.kc, records)], log, recompute));
       await reconciler.start();
       synced = true;
       log.info({ pods: pods.size, nodes: nodes.size, assignments: records.size, ...store.counts }, 'informers synced; reconciling');

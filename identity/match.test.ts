@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AzureIdentity, AzureIdentityBinding, AzurePodIdentityException, PodRef } from './crds.ts';
-import { explainResolution, resolvePod, type IdentityObjects } from './match.ts';
+import { danglingBindings, explainResolution, resolvePod, type IdentityObjects } from './match.ts';
 
 const id = (namespace: string, name: string, extra: Partial<AzureIdentity> = {}): AzureIdentity => ({
   namespace,
@@ -91,5 +91,16 @@ describe('explainResolution', () => {
   ];
   it.each(cases)('explains %j', (p, forceNamespaced, text) => {
     expect(explainResolution(p, resolvePod(p, world, { forceNamespaced }))).toContain(text);
+  });
+});
+
+describe('danglingBindings', () => {
+  it('lists the bindings whose identity does not exist in their namespace', () => {
+    const b = (name: string, namespace: string, azureIdentity: string) => ({ name, namespace, namespaced: false, azureIdentity, selector: name });
+    const exists = (ns: string, name: string) => `${ns}/${name}` === 'apps/reader';
+    expect(danglingBindings([b('ok', 'apps', 'reader'), b('typo', 'apps', 'raeder'), b('elsewhere', 'team-a', 'reader')], exists).map((x) => x.name)).toEqual([
+      'typo',
+      'elsewhere',
+    ]);
   });
 });

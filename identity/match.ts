@@ -100,3 +100,11 @@ export function explainResolution(pod: PodRef, r: Resolution): string {
       return `${who} may use ${r.identities.map((b) => `${b.identity.namespace}/${b.identity.name}`).join(', ')}`;
   }
 }
+
+/** Bindings whose AzureIdentity does not exist in their namespace: no pod can use them. */
+export function danglingBindings(
+  bindings: Iterable<AzureIdentityBinding>,
+  identityExists: (namespace: string, name: string) => boolean,
+): AzureIdentityBinding[] {
+  return [...bindings].filter((b) => !identityExists(b.namespace, b.azureIdentity));
+}

@@ -39,6 +39,10 @@ export class IdentityStore {
     this.bySelector.set(b.selector, group);
   }
 
+  allBindings(): IterableIterator<AzureIdentityBinding> {
+    return this.bindings.values();
+  }
+
   removeBinding(namespace: string, name: string): void {
     const k = `${namespace}/${name}`;
     const old = this.bindings.get(k);

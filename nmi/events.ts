@@ -4,8 +4,8 @@
 
 import type { NodePod } from './pod-index.ts';
 
-/** What an Event needs of its pod. */
-export type EventPod = Pick<NodePod, 'name' | 'namespace' | 'uid'>;
+/** What an Event needs of its object: a pod by default; `kind` and `apiVersion` name another (a binding). */
+export type EventPod = Pick<NodePod, 'name' | 'namespace' | 'uid'> & { kind?: string; apiVersion?: string };
 
 export interface PodEvents {
   warn(pod: EventPod, reason: string, message: string): void;
@@ -16,7 +16,7 @@ export function dedupedEvents(inner: PodEvents, windowMs = 10 * 60_000, now = ()
   const last = new Map<string, number>();
   return {
     warn(pod, reason, message) {
-      const key = `${pod.uid || `${pod.namespace}/${pod.name}`}|${reason}`;
+      const key = `${pod.kind ?? 'Pod'}|${pod.uid || `${pod.namespace}/${pod.name}`}|${reason}`;
       const at = last.get(key);
       if (at !== undefined && now() - at < windowMs) return;
       last.delete(key);

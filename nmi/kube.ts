@@ -226,7 +226,7 @@ export function kubeEvents(kc: KubeConfig, host: string, log: Logger, component 
       const now = new Date();
       const body = {
         metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid || undefined },
+        involvedObject: { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid || undefined },
         type: 'Warning',
         reason,
         message,

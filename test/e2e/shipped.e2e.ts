@@ -237,6 +237,18 @@ describe('podid’s own objects as the cluster made them', () => {
     expect(proxy.clusterIP).toMatch(/^10\.0\.0\./);
   });
 
+  it('the controller put a Warning Event on the binding that names an identity its namespace lacks', async () => {
+    const events = await eventually('the IdentityNotFound Event', async () => {
+      const list = (await kubeJson(cluster, ['get', 'events', '-n', OTHER_NS, '--field-selector', 'involvedObject.kind=AzureIdentityBinding'])).items as any[];
+      return list.find((e) => e.reason === 'IdentityNotFound') ? list : undefined;
+    });
+    expect(events.find((e) => e.reason === 'IdentityNotFound')).toMatchObject({
+      type: 'Warning',
+      involvedObject: { name: 'team-a-binding' },
+      message: expect.stringContaining(`names AzureIdentity ${OTHER_NS}/demo, which does not exist`),
+    });
+  });
+
   it('NMI wrote an AzureAssignedIdentity (Assigned) for each pod it served', async () => {
     const aai = (await kubeJson(cluster, ['get', 'azureassignedidentities', '-n', NS])).items as any[];
     expect(aai.filter((a) => a.status?.status === 'Assigned').map((a) => a.metadata.name)).toEqual(
