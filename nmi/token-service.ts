@@ -27,7 +27,12 @@ export class TokenService {
 
   constructor(opts: TokenServiceOptions) {
     this.opts = opts;
-    this.cache = new TokenCache({ refreshAheadSeconds: opts.refreshAheadSeconds, maxEntries: opts.maxEntries, maxPerGroup: opts.maxPerIdentity });
+    this.cache = new TokenCache({
+      refreshAheadSeconds: opts.refreshAheadSeconds,
+      maxEntries: opts.maxEntries,
+      maxPerGroup: opts.maxPerIdentity,
+      onLookup: (hit) => opts.metrics?.cache.inc({ result: hit ? 'hit' : 'miss' }),
+    });
   }
 
   async token(identity: AzureIdentity, resource: string): Promise<Token> {
@@ -38,9 +43,7 @@ export class TokenService {
         'unsupported_identity',
         `AzureIdentity ${identity.namespace}/${identity.name} has type ${identity.type}, which this NMI has no token provider for`,
       );
-    let missed = false;
     const fetch = async () => {
-      missed = true;
       const end = this.opts.metrics?.upstream.startTimer({ provider: provider.name });
       try {
         const t = await provider.token(identity, resource);
@@ -51,11 +54,7 @@ export class TokenService {
         throw err;
       }
     };
-    try {
-      const who = holder(provider, identity);
-      return await this.cache.get(`${who}|${resource}`, fetch, who);
-    } finally {
-      this.opts.metrics?.cache.inc({ result: missed ? 'miss' : 'hit' });
-    }
+    const who = holder(provider, identity);
+    return this.cache.get(`${who}|${resource}`, fetch, who);
   }
 }

@@ -1,10 +1,10 @@
 // `podid sidecar`: the token API on loopback and the health endpoints on the pod IP, node: built-ins only.
 // Each server is a table of named routes returning a Reply.
 
-import { SidecarMetrics } from './metrics.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
 import { errorReply, ok, readBody, send, urlTooLong, type Reply } from '../common/http-reply.ts';
+import { SidecarMetrics } from './metrics.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import { http } from '../common/node-http.ts';
 import { applyLimits, closeServer, defaultServerLimits, listenOn, type ServerLimits } from '../common/serve.ts';
@@ -66,17 +66,9 @@ function router(routes: Record<string, Route>, caseless: boolean, what: string, 
 }
 
 export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, log: SidecarLog): Promise<RunningSidecar> {
-  const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries });
   const metrics = new SidecarMetrics();
-  const cached = async (request: TokenRequest): Promise<Token> => {
-    let asked = false;
-    const token = await cache.get(cacheKey(request), () => {
-      asked = true;
-      return nmi.token(request);
-    });
-    metrics.lookup(!asked);
-    return token;
-  };
+  const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries, onLookup: (hit) => metrics.lookup(hit) });
+  const cached = (request: TokenRequest): Promise<Token> => cache.get(cacheKey(request), () => nmi.token(request));
   const imdsTokenBody = (t: Token) => imdsBody(t, Date.now() / 1000);
   let ready = false;
 

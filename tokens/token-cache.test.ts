@@ -24,6 +24,15 @@ describe('TokenCache', () => {
     expect((await cache.get('k', async () => token())).accessToken).toBe('t2');
   });
 
+  it('reports each lookup: a miss starts the upstream call, joining one in flight or a cached token is a hit', async () => {
+    const seen: boolean[] = [];
+    const cache = new TokenCache({ refreshAheadSeconds: 300, maxEntries: 10, onLookup: (hit) => seen.push(hit) });
+    const fetch = async (): Promise<Token> => ({ accessToken: 'a', expiresOn: Date.now() / 1000 + 3600, resource: 'r', clientId: 'c' });
+    await Promise.all([cache.get('k', fetch), cache.get('k', fetch)]);
+    await cache.get('k', fetch);
+    expect(seen).toEqual([false, true, true]);
+  });
+
   it('coalesces concurrent misses into one upstream call', async () => {
     const { cache, token, calls } = setup();
     let release!: () => void;

@@ -12,6 +12,8 @@ export interface CacheOptions {
   maxEntries: number;
   /** Entries one group may hold; past it the group's least recently used entry goes (default: no bound). */
   maxPerGroup?: number;
+  /** Told of each lookup: hit when it caused no upstream call of its own (cached, or joined one in flight). */
+  onLookup?: (hit: boolean) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -32,7 +34,13 @@ export class TokenCache {
   private readonly opts: Required<CacheOptions>;
 
   constructor(opts: CacheOptions) {
-    this.opts = { ...opts, now: opts.now ?? (() => Date.now() / 1000), random: opts.random ?? Math.random, maxPerGroup: opts.maxPerGroup ?? Infinity };
+    this.opts = {
+      ...opts,
+      now: opts.now ?? (() => Date.now() / 1000),
+      random: opts.random ?? Math.random,
+      maxPerGroup: opts.maxPerGroup ?? Infinity,
+      onLookup: opts.onLookup ?? (() => {}),
+    };
   }
 
   get size(): number {
@@ -60,11 +68,12 @@ export class TokenCache {
       this.evict(keys);
     }
     const valid = entry.token && entry.token.expiresOn > now + 5 ? entry.token : undefined;
-    if (valid && now < entry.refreshAt) return valid;
-    if (now < entry.blockedUntil) {
+    if ((valid && now < entry.refreshAt) || now < entry.blockedUntil) {
+      this.opts.onLookup(true);
       if (valid) return valid;
       throw throttled('throttled upstream; retry later', Math.ceil(entry.blockedUntil - now));
     }
+    this.opts.onLookup(entry.inflight !== undefined);
     const refresh = (entry.inflight ??= this.refresh(entry, fetch));
     if (valid) {
       refresh.catch(() => {}); // refreshed in the background; the caller keeps the valid token
