@@ -2,12 +2,12 @@
 // in standard mode, the informers feeding the reconciler that assigns identities through ARM. Every replica
 // serves /healthz, /readyz (the leader once synced, a standby at once) and /metrics on plain HTTP.
 
-import { createServer } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { runWatches } from '../common/kube-watch.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
-import { closeServer, listenOn } from '../common/serve.ts';
+import { startMetricsServer } from '../common/metrics-server.ts';
+import { closeServer } from '../common/serve.ts';
 import { API_GROUP_VERSION, type AzurePodIdentityException } from '../identity/crds.ts';
 import { danglingBindings } from '../identity/match.ts';
 import { IdentityStore } from '../identity/store.ts';
@@ -56,18 +56,7 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
   const metrics = createControllerMetrics();
   let synced = false;
   let leading = false;
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' || path === '/livez') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    if (path === '/readyz') {
-      const ready = !leading || synced;
-      return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'syncing');
-    }
-    if (path === '/metrics')
-      return void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found', error_description: `no route ${path}` }));
-  });
-  const url = await listenOn(server, s.listen.host, s.listen.port);
+  const { server, url } = await startMetricsServer(s.listen, metrics.registry, () => !leading || synced);
 
   const election = startElection({
     kc: s.kc,

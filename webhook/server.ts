@@ -9,7 +9,7 @@ import type { IdentityHints } from './identity-hints.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { ValidationConfig } from './validation-config.ts';
 import { X509Certificate } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
+import { startMetricsServer } from '../common/metrics-server.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { loadTls, watchTls, type TlsFiles, type TlsWatcher } from './tls-files.ts';
 
@@ -79,14 +79,8 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
   );
 
   const url = await listenOn(server, settings.listen.host, settings.listen.port, 'https');
-  const metricsServer =
-    settings.metricsListen &&
-    createHttpServer((req, res) => {
-      if ((req.url ?? '').split('?')[0] !== '/metrics')
-        return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"only /metrics is served here"}');
-      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
-    });
-  const metricsUrl = metricsServer ? await listenOn(metricsServer, settings.metricsListen!.host, settings.metricsListen!.port) : undefined;
+  // Prometheus without TLS: the same registry on a plain-HTTP port of its own.
+  const metricsServer = settings.metricsListen && (await startMetricsServer(settings.metricsListen, metrics.registry, () => accepting));
   accepting = true;
   logger.info({ url }, 'podid webhook listening');
 
@@ -96,8 +90,8 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
       accepting = false;
       if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       tls.stop();
-      if (metricsServer) await closeServer(metricsServer);
+      if (metricsServer) await closeServer(metricsServer.server);
       await closeServer(server);
     })());
-  return { server, url, metricsUrl, metrics, tls, close };
+  return { server, url, metricsUrl: metricsServer?.url, metrics, tls, close };
 }
