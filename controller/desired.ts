@@ -79,6 +79,8 @@ export interface ExistingRecord {
   status?: string;
   /** Carries podid's labels and no finalizers (anything else is MIC's, to adopt or delete). */
   ours: boolean;
+  /** Its labels (an adopted object keeps them). */
+  labels?: Readonly<Record<string, string>>;
   finalizers: number;
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { nameOf, type Meta, type Watch } from '../common/kube-watch.ts';
 import type { Logger } from '../common/log.ts';
-import { assignmentObject, MANAGED_BY_LABEL, NODE_LABEL } from '../identity/assigned.ts';
+import { adoptionPatch, assignmentObject, MANAGED_BY_LABEL, NODE_LABEL } from '../identity/assigned.ts';
 import { API_GROUP, API_VERSION, BINDING_LABEL } from '../identity/crds.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding } from '../identity/parse.ts';
 import { armTargetOf, type ArmTarget } from './arm-target.ts';
@@ -22,6 +22,7 @@ const AAI = { group: API_GROUP, version: API_VERSION, plural: 'azureassignediden
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const rec = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
+const ourLabels = (nodeName: string) => ({ [NODE_LABEL]: nodeName, [MANAGED_BY_LABEL]: MANAGER });
 
 /** Labeled pods (`aadpodidbinding` exists) once scheduled; everything else about them is left out. */
 export function labeledPodWatch(kc: KubeConfig, pods: Map<string, ScheduledPod>): Watch<unknown> {
@@ -63,7 +64,8 @@ export function recordWatch(kc: KubeConfig, records: Map<string, ExistingRecord>
     list: async () => (await custom.listClusterCustomObject(AAI)) as { items: unknown[] },
     upsert: (o) => {
       const meta = rec(rec(o).metadata);
-      const labels = rec(meta.labels);
+      const labels: Record<string, string> = {};
+      for (const [k, v] of Object.entries(rec(meta.labels))) if (typeof v === 'string') labels[k] = v;
       const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers.length : 0;
       const { namespace, name } = nameOf(o as Meta);
       records.set(key(namespace, name), {
@@ -71,6 +73,7 @@ export function recordWatch(kc: KubeConfig, records: Map<string, ExistingRecord>
         namespace,
         status: str(rec(rec(o).status).status) || undefined,
         ours: labels[MANAGED_BY_LABEL] === MANAGER && typeof labels[NODE_LABEL] === 'string' && finalizers === 0,
+        labels,
         finalizers,
       });
     },
@@ -114,40 +117,23 @@ export function kubeRecords(kc: KubeConfig, records: Map<string, ExistingRecord>
             if (code(err) !== 409) throw err;
           }
           await setStatus(a.namespace, a.name, status);
-          records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, finalizers: 0 });
+          records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, labels: ourLabels(a.pod.nodeName), finalizers: 0 });
         }),
       );
       await eachLimited(plan.update, concurrency, ({ assignment: a, status, adopt }) =>
         guard(`${a.namespace}/${a.name}`, async () => {
+          // MIC's object: podid's labels, and no finalizers (no MIC is left to honour them).
           if (adopt) {
-            // MIC's object: podid's labels, and no finalizers (no MIC is left to honour them).
-            const labels = { [NODE_LABEL]: a.pod.nodeName, [MANAGED_BY_LABEL]: MANAGER };
-            await custom
-              .patchNamespacedCustomObject({
-                ...AAI,
-                namespace: a.namespace,
-                name: a.name,
-                body: [
-                  { op: 'add', path: '/metadata/finalizers', value: [] },
-                  ...Object.entries(labels).map(([k, v]) => ({ op: 'add', path: `/metadata/labels/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: v })),
-                ],
-              })
-              .catch(async (err: unknown) => {
-                // No labels map yet: JSON Patch cannot add into it.
-                if (code(err) !== 422) throw err;
-                await custom.patchNamespacedCustomObject({
-                  ...AAI,
-                  namespace: a.namespace,
-                  name: a.name,
-                  body: [
-                    { op: 'add', path: '/metadata/labels', value: labels },
-                    { op: 'add', path: '/metadata/finalizers', value: [] },
-                  ],
-                });
-              });
+            const existing = records.get(key(a.namespace, a.name));
+            await custom.patchNamespacedCustomObject({
+              ...AAI,
+              namespace: a.namespace,
+              name: a.name,
+              body: adoptionPatch({ labels: existing?.labels ?? {} }, a.pod.nodeName, MANAGER),
+            });
           }
           await setStatus(a.namespace, a.name, status);
-          records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, finalizers: 0 });
+          records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, labels: ourLabels(a.pod.nodeName), finalizers: 0 });
         }),
       );
       await eachLimited(plan.remove, concurrency, (r) =>

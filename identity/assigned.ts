@@ -48,3 +48,14 @@ export function assignmentObject(a: Assignment, nodeName: string, status: Assign
     status: { status },
   };
 }
+
+/** The JSON Patch that makes an adopted object (MIC's) podid's: `manager`'s labels, and no finalizers. */
+export function adoptionPatch(f: { labels: Readonly<Record<string, string>> }, nodeName: string, manager = 'podid-nmi'): Array<Record<string, unknown>> {
+  const labels = { [NODE_LABEL]: nodeName, [MANAGED_BY_LABEL]: manager };
+  const pointer = (key: string) => `/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  // JSON Patch cannot add into a labels map that is not there.
+  const labelOps = Object.keys(f.labels).length
+    ? Object.entries(labels).map(([k, v]) => ({ op: 'add', path: pointer(k), value: v }))
+    : [{ op: 'add', path: '/metadata/labels', value: labels }];
+  return [...labelOps, { op: 'add', path: '/metadata/finalizers', value: [] }];
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentName, assignmentObject } from '../identity/assigned.ts';
-import { adoptionPatch, desiredAssignments, planAssignments, planTakeover, type ForeignAssignment } from './assignments.ts';
+import { adoptionPatch, assignmentName, assignmentObject } from '../identity/assigned.ts';
+import { desiredAssignments, planAssignments, planTakeover, type ForeignAssignment } from './assignments.ts';
 import { IdentityStore } from '../identity/store.ts';
 import type { NodePod } from './pod-index.ts';
 

@@ -2,7 +2,7 @@
 // (managed mode: identities count as assigned to the node pool, status Assigned), and what to create or
 // delete to get there from what the cluster holds.
 
-import { assignmentName, MANAGED_BY_LABEL, NODE_LABEL, type Assignment as AssignmentOf } from '../identity/assigned.ts';
+import { assignmentName, NODE_LABEL, type Assignment as AssignmentOf } from '../identity/assigned.ts';
 import { resolvePod, type MatchOptions } from '../identity/match.ts';
 import type { IdentityStore } from '../identity/store.ts';
 import type { NodePod } from './pod-index.ts';
@@ -62,14 +62,4 @@ export function planTakeover(
     adopt: mine.filter((f) => want.has(`${f.namespace}/${f.name}`)),
     remove: mine.filter((f) => !want.has(`${f.namespace}/${f.name}`)),
   };
-}
-
-/** The JSON Patch that makes an adopted object podid's: its labels, and no finalizers. */
-export function adoptionPatch(f: ForeignAssignment, nodeName: string): Array<Record<string, unknown>> {
-  const labels = { [NODE_LABEL]: nodeName, [MANAGED_BY_LABEL]: 'podid-nmi' };
-  const pointer = (key: string) => `/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-  const labelOps = Object.keys(f.labels).length
-    ? Object.entries(labels).map(([k, v]) => ({ op: 'add', path: pointer(k), value: v }))
-    : [{ op: 'add', path: '/metadata/labels', value: labels }];
-  return [...labelOps, { op: 'add', path: '/metadata/finalizers', value: [] }];
 }
