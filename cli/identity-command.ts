@@ -5,9 +5,8 @@ import { ApiException, CoreV1Api, CustomObjectsApi, dumpYaml, type KubeConfig } 
 import { API_GROUP, API_VERSION, BINDING_LABEL, IdentityType } from '../identity/crds.ts';
 import { exceptionManifest, identityManifests, identityRows, identitySpecProblem, identityTable } from '../identity/manifests.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
-import type { Parsed } from '../identity/fields.ts';
 import { withRetry } from '../common/kube-retry.ts';
-import { kubeConfig } from '../nmi/kube.ts';
+import { kubeConfig, listParsed } from '../nmi/kube.ts';
 import { kubeconfigFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, types } from './flags.ts';
 
@@ -71,17 +70,6 @@ async function deleteOne(kc: KubeConfig, kind: string, namespace: string, name: 
   }
   process.stdout.write(`${kind.toLowerCase()}.${API_GROUP}/${name} deleted\n`);
   return 0;
-}
-
-async function listParsed<T>(kc: KubeConfig, plural: string, parse: (o: unknown) => Parsed<T>, namespace?: string): Promise<T[]> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const res = (await withRetry(() =>
-    namespace ? custom.listNamespacedCustomObject({ ...group, plural, namespace }) : custom.listClusterCustomObject({ ...group, plural }),
-  )) as { items: unknown[] };
-  return res.items.flatMap((o) => {
-    const r = parse(o);
-    return r.ok ? [r.value] : [];
-  });
 }
 
 /** The identity types podid knows (identity/crds.ts), as flag values. */

@@ -62,6 +62,19 @@ export function identityWatches(kc: KubeConfig, store: IdentityStore, log: Logge
   ];
 }
 
+/** The podid objects of one CRD (one namespace, or all), parsed; objects that do not parse are left out. */
+export async function listParsed<T>(kc: KubeConfig, plural: string, parse: (o: unknown) => Parsed<T>, namespace?: string): Promise<T[]> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const ref = { group: API_GROUP, version: API_VERSION, plural };
+  const res = (await withRetry(() => (namespace ? custom.listNamespacedCustomObject({ ...ref, namespace }) : custom.listClusterCustomObject(ref)))) as {
+    items: unknown[];
+  };
+  return res.items.flatMap((o) => {
+    const r = parse(o);
+    return r.ok ? [r.value] : [];
+  });
+}
+
 /** One node's pods into its PodIndex. */
 export function nodePodWatch(kc: KubeConfig, n: { name: string; pods: PodIndex }): Watch<unknown> {
   const core = kc.makeApiClient(CoreV1Api);
