@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createLogger } from '../common/log.ts';
 import { armClient } from '../controller/arm-client.ts';
-import { CloudConfigError, parseCloudConfig, type CloudConfig } from '../controller/cloud-config.ts';
+import { CLOUDS, CloudConfigError, parseCloudConfig, type CloudConfig } from '../controller/cloud-config.ts';
 import { MODES, startController } from '../controller/controller.ts';
 import { armTokenSource } from '../controller/credentials.ts';
 import { ARM_MAX_IDENTITIES_PER_REQUEST, idKey } from '../controller/plan.ts';
@@ -48,23 +48,13 @@ const flags = {
 
 async function credentialsFrom(v: FlagValues<typeof flags>): Promise<CloudConfig> {
   if (v['tenant-id']) {
-    if (v['use-managed-identity'])
-      return {
-        cloud: 'flags',
-        tenantId: v['tenant-id'],
-        credential: { kind: 'managed-identity', clientId: v['client-id'] },
-        armUrl: 'https://management.azure.com',
-        authorityHost: 'https://login.microsoftonline.com',
-      };
-    if (!v['client-id'] || !v['client-secret-file']) throw new UsageError('--tenant-id needs --use-managed-identity, or --client-id with --client-secret-file');
-    const clientSecret = (await readFile(v['client-secret-file'], 'utf8')).trim();
-    return {
-      cloud: 'flags',
-      tenantId: v['tenant-id'],
-      credential: { kind: 'client-secret', clientId: v['client-id'], clientSecret },
-      armUrl: 'https://management.azure.com',
-      authorityHost: 'https://login.microsoftonline.com',
-    };
+    let credential: CloudConfig['credential'];
+    if (v['use-managed-identity']) credential = { kind: 'managed-identity', clientId: v['client-id'] };
+    else if (!v['client-id'] || !v['client-secret-file'])
+      throw new UsageError('--tenant-id needs --use-managed-identity, or --client-id with --client-secret-file');
+    else credential = { kind: 'client-secret', clientId: v['client-id'], clientSecret: (await readFile(v['client-secret-file'], 'utf8')).trim() };
+    // The public cloud's endpoints; --arm-url and --authority-host name another.
+    return { cloud: 'flags', tenantId: v['tenant-id'], credential, ...CLOUDS.azurepubliccloud! };
   }
   const path = v['cloud-config'] ?? '/etc/kubernetes/azure.json';
   let text: string;

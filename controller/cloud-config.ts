@@ -15,7 +15,7 @@ export interface CloudConfig {
   authorityHost: string;
 }
 
-const CLOUDS: Record<string, { armUrl: string; authorityHost: string }> = {
+export const CLOUDS: Record<string, { armUrl: string; authorityHost: string }> = {
   azurepubliccloud: { armUrl: 'https://management.azure.com', authorityHost: 'https://login.microsoftonline.com' },
   azurechinacloud: { armUrl: 'https://management.chinacloudapi.cn', authorityHost: 'https://login.chinacloudapi.cn' },
   azureusgovernmentcloud: { armUrl: 'https://management.usgovcloudapi.net', authorityHost: 'https://login.microsoftonline.us' },
