@@ -101,17 +101,6 @@ export class Reconciler {
     w.actualKeys = actual && new Set(actual.userAssigned.map(idKey));
   }
 
-  /** Targets and their state, for `/debug` and tests. */
-  snapshot(): Array<{ target: string; desired: number; owned: number; actual?: number; lastError?: string }> {
-    return [...this.workers.values()].map((w) => ({
-      target: w.target.id,
-      desired: w.desired.size,
-      owned: w.owned.size,
-      actual: w.actual?.userAssigned.length,
-      lastError: w.lastError,
-    }));
-  }
-
   /** New desired state (after informer events): targets whose plan changes are queued, records refreshed. */
   update(desired: Desired): void {
     this.desired = desired;

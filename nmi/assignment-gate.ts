@@ -3,6 +3,7 @@
 // 503 with Retry-After naming the stage, instead of asking IMDS too early and relaying "Identity not found".
 
 import { HttpError } from '../common/http-error.ts';
+import { Waiters } from '../common/waiters.ts';
 import { assignmentName } from '../identity/assigned.ts';
 import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
 
@@ -14,38 +15,23 @@ export interface AssignmentGate {
 /** This node's AzureAssignedIdentity statuses by namespace/name, with waiters for a status to become Assigned. */
 export class AssignmentStates {
   private readonly statuses = new Map<string, string>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Waiters<string>();
 
   set(namespace: string, name: string, status: string | undefined): void {
     const key = `${namespace}/${name}`;
     this.statuses.set(key, status ?? '');
-    if (status === 'Assigned') for (const w of this.waiters.get(key) ?? []) w();
+    if (status === 'Assigned') this.waiters.wake(key, status);
   }
 
   remove(namespace: string, name: string): void {
     this.statuses.delete(`${namespace}/${name}`);
   }
 
-  get(namespace: string, name: string): string | undefined {
-    return this.statuses.get(`${namespace}/${name}`);
-  }
-
   /** The status once Assigned, or whatever it is after `timeoutMs` (undefined: no object). */
   async waitAssigned(namespace: string, name: string, timeoutMs: number): Promise<string | undefined> {
     const key = `${namespace}/${name}`;
     if (this.statuses.get(key) === 'Assigned' || timeoutMs <= 0) return this.statuses.get(key);
-    await new Promise<void>((resolve) => {
-      const set = this.waiters.get(key) ?? new Set();
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (!set.size) this.waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      set.add(done);
-      this.waiters.set(key, set);
-    });
+    await this.waiters.wait(key, timeoutMs);
     return this.statuses.get(key);
   }
 }

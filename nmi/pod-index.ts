@@ -1,6 +1,7 @@
 // The pods of this node, indexed by IP and by namespace/name so every lookup is O(1). Holds only what
 // NMI needs of a pod, so memory follows the node's pod count, not the cluster's.
 
+import { Waiters } from '../common/waiters.ts';
 import type { PodRef } from '../identity/crds.ts';
 
 export interface NodePod extends PodRef {
@@ -41,7 +42,7 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 export class PodIndex {
   private readonly byKey = new Map<string, NodePod>();
   private readonly byAddress = new Map<string, NodePod>();
-  private readonly waiters = new Map<string, Set<(p: NodePod) => void>>();
+  private readonly waiters = new Waiters<NodePod>();
 
   get size(): number {
     return this.byKey.size;
@@ -58,7 +59,8 @@ export class PodIndex {
     this.byKey.set(k, pod);
     // Host-network pods share the node's address: it identifies none of them.
     if (!pod.hostNetwork) for (const ip of pod.ips) this.byAddress.set(ip, pod);
-    for (const wake of [...(this.waiters.get(k) ?? []), ...pod.ips.flatMap((ip) => [...(this.waiters.get(`ip:${ip}`) ?? [])])]) wake(pod);
+    this.waiters.wake(k, pod);
+    for (const ip of pod.ips) this.waiters.wake(`ip:${ip}`, pod);
   }
 
   remove(namespace: string, name: string): NodePod | undefined {
@@ -91,19 +93,7 @@ export class PodIndex {
   private wait(k: string, now: () => NodePod | undefined, timeoutMs: number): Promise<NodePod | undefined> {
     const found = now();
     if (found || timeoutMs <= 0) return Promise.resolve(found);
-    return new Promise((resolve) => {
-      const set = this.waiters.get(k) ?? new Set();
-      this.waiters.set(k, set);
-      const done = (p: NodePod | undefined) => {
-        clearTimeout(timer);
-        set.delete(wake);
-        if (!set.size) this.waiters.delete(k);
-        resolve(p);
-      };
-      const wake = (p: NodePod) => done(p);
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      set.add(wake);
-    });
+    return this.waiters.wait(k, timeoutMs);
   }
 
   private dropAddresses(pod: NodePod): void {

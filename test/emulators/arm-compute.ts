@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { reply } from './faults.ts';
 import type { ManagedIdentity } from './tenant.ts';
 
-export const COMPUTE_API_VERSION = '2024-07-01';
 const LIMIT = 150;
 
 interface Machine {
@@ -163,11 +162,11 @@ export class ComputeEmulator {
       return true;
     }
     const body = await readJson(req);
-    this.patch(m, body, req.headers['if-match'], res, base);
+    this.patch(m, body, req.headers['if-match'], res, base, url.searchParams.get('api-version')!);
     return true;
   }
 
-  private patch(m: Machine, body: any, ifMatch: string | string[] | undefined, res: ServerResponse, base: string): void {
+  private patch(m: Machine, body: any, ifMatch: string | string[] | undefined, res: ServerResponse, base: string, apiVersion: string): void {
     this.stats.patches++;
     const identity = body?.identity;
     if (!identity || typeof identity.type !== 'string') return this.refuse(res, 400, 'InvalidParameter', "Required parameter 'identity.type' is missing.");
@@ -211,7 +210,7 @@ export class ComputeEmulator {
       ),
     };
     reply(res, 200, this.view(m), {
-      'azure-asyncoperation': `${base}/subscriptions/${m.id.split('/')[2]}/providers/Microsoft.Compute/locations/westeurope/operations/${opId}?api-version=${COMPUTE_API_VERSION}`,
+      'azure-asyncoperation': `${base}/subscriptions/${m.id.split('/')[2]}/providers/Microsoft.Compute/locations/westeurope/operations/${opId}?api-version=${apiVersion}`,
     });
   }
 }
