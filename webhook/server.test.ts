@@ -116,7 +116,8 @@ describe('POST /mutate over HTTPS', () => {
     ['wrong kind', { ...admissionReviewFor({}), kind: 'Pod' }, 400, 'expected kind AdmissionReview, got "Pod"'],
     ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 400, 'the AdmissionReview has no request'],
     ['no uid', admissionReviewFor({}, { uid: '' }), 400, 'request.uid is missing'],
-    ['a body over the limit', admissionReviewFor({ pad: 'x'.repeat(70 * 1024) }), 413, 'larger than the limit (65536 bytes)'],
+    ['a body over the limit', admissionReviewFor({ pad: 'x'.repeat(70 * 1024) }), 413, 'the request body is larger than 65536 bytes'],
+    ['an empty body', '', 400, 'not valid JSON'],
   ];
   it.each(badEnvelopes)('answers %s with a JSON error', async (_name, body, status, message) => {
     const res = await post('/mutate')
@@ -130,6 +131,22 @@ describe('POST /mutate over HTTPS', () => {
     const res = await post('/mutate').set('content-encoding', encoding).send('\u001f\u008b not really compressed').expect(415);
     expect(res.body).toMatchObject({ error: 'unsupported_encoding' });
     expect(res.body.message).toContain(`Content-Encoding "${encoding}" is not accepted`);
+  });
+
+  it('refuses a charset other than UTF-8 with a JSON 415', async () => {
+    const res = await request(webhook.url)
+      .post('/mutate')
+      .ca(ca.certPem)
+      .set('content-type', 'application/json; charset=latin1')
+      .send(JSON.stringify(admissionReviewFor(sampleLabeledPod())))
+      .expect(415);
+    expect(res.body).toEqual({ error: 'unsupported_encoding', message: 'charset "latin1" is not accepted; send the AdmissionReview as UTF-8 JSON' });
+    await request(webhook.url)
+      .post('/mutate')
+      .ca(ca.certPem)
+      .set('content-type', 'application/json; charset=UTF-8')
+      .send(JSON.stringify(admissionReviewFor(sampleLabeledPod())))
+      .expect(200);
   });
 
   const badPods: Array<[string, unknown, string]> = [
@@ -176,12 +193,20 @@ describe('POST /mutate over HTTPS', () => {
     expect(logLines.join('')).toContain('"details":["container \\"app\\" does not drop NET_RAW');
   });
 
-  it('answers unknown routes with a JSON 404', async () => {
-    const res = await request(webhook.url).get('/nope').ca(ca.certPem).expect(404);
+  it.each([
+    ['GET', '/nope'],
+    ['GET', '/mutate'],
+    ['POST', '/healthz'],
+  ])('answers %s %s with a JSON 404', async (method, path) => {
+    const res = await request(webhook.url)[method === 'GET' ? 'get' : 'post'](`${path}?q=1`).ca(ca.certPem).expect(404);
     expect(res.body).toEqual({
       error: 'not_found',
-      message: 'no route for GET /nope; podid serves POST /mutate, POST /validate, POST /mutate-netraw',
+      message: `no route for ${method} ${path}; podid serves POST /mutate, POST /validate, POST /mutate-netraw`,
     });
+  });
+
+  it('answers HEAD on the probes', async () => {
+    await request(webhook.url).head('/livez').ca(ca.certPem).expect(200);
   });
 
   it('refuses plain HTTP clients at the TLS layer', async () => {

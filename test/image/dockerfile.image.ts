@@ -46,7 +46,7 @@ describe('Dockerfile', () => {
     expect(existsSync(join(app, 'cli'))).toBe(false);
     const modules = readdirSync(join(app, 'node_modules'));
     for (const dev of ['typescript', 'vitest', 'supertest', 'node']) expect(modules).not.toContain(dev);
-    for (const prod of ['express', 'pino', 'fast-json-patch', 'node-forge']) expect(modules).toContain(prod);
+    for (const prod of ['prom-client', 'pino', 'fast-json-patch', 'node-forge']) expect(modules).toContain(prod);
   });
 
   it('the sidecar stage: distroless, non-root, no node_modules, and the sidecar runs from it', () => {
