@@ -170,6 +170,24 @@ describe('Reconciler (standard mode) against the ARM emulator', () => {
     r.stop();
   });
 
+  it('removes an identity when its grace period ends, with no other event to wake it', async () => {
+    arm.compute.add(vmss('pool-c'), 'vmss', { userAssigned: [ids.kubelet!.resourceId] });
+    const mem = new Memory();
+    const r = reconciler(mem, { graceMs: 300 });
+    await r.start();
+    const store = objects({ web: ['shared'] });
+    r.update(desiredState([pod('web-1', 'pool-c-0', 'web')], store, nodes, { forceNamespaced: false }));
+    await r.idle();
+    expect(assigned('pool-c')).toEqual(['kubelet', 'shared']);
+    // The last pod goes: nothing changes in ARM during the grace period, and nothing else happens after it.
+    r.update(desiredState([], store, nodes, { forceNamespaced: false }));
+    await new Promise((done) => setTimeout(done, 100));
+    expect(assigned('pool-c')).toEqual(['kubelet', 'shared']);
+    for (let i = 0; i < 100 && assigned('pool-c').length > 1; i++) await new Promise((done) => setTimeout(done, 20));
+    expect(assigned('pool-c')).toEqual(['kubelet']);
+    r.stop();
+  });
+
   it('waits out 429 Retry-After, 409 (another update running) and re-reads on 412 (changed since read)', async () => {
     arm.compute.add(vmss('pool-a'), 'vmss');
     const mem = new Memory();

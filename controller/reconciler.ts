@@ -158,11 +158,18 @@ export class Reconciler {
     return [...w.desired].filter((id) => (w.refused.get(idKey(id)) ?? 0) <= now);
   }
 
-  /** Whether planning on what podid last saw would change anything (no ARM call when it would not). */
+  /**
+   * Whether planning on what podid last saw would change anything (no ARM call when it would not). An identity that
+   * just became unneeded changes nothing yet (its grace period runs): its start is kept and a check is scheduled
+   * for when the grace ends, or the removal would wait for some unrelated event to come.
+   */
   private needsSync(w: Worker): boolean {
     if (!w.actual) return true;
     const plan = planTarget(this.planInput(w, w.actual));
-    return plan.requests.length > 0 || plan.owned.size !== w.owned.size;
+    if (plan.requests.length > 0 || plan.owned.size !== w.owned.size) return true;
+    w.unneededSince = plan.unneededSince;
+    if (plan.nextRemovalAt !== undefined && !w.running) this.retryLater(w.target.key, w, Math.max(0, plan.nextRemovalAt - this.now()));
+    return false;
   }
 
   private planInput(w: Worker, actual: TargetState) {
