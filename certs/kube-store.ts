@@ -1,6 +1,6 @@
-// CertStore on a real cluster with @kubernetes/client-node.
+// CertStore on a real cluster, with podid's KubeClient (the webhook runs it in its pod; no client-node to load).
 
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
+import { statusOf, type KubeClient } from '../common/kube-client.ts';
 import type { CertStore } from './reconcile.ts';
 import type { SecretLike } from './secret-codec.ts';
 
@@ -11,13 +11,11 @@ export interface KubeStoreOptions {
   validatingConfig: string;
 }
 
-const status = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : undefined);
-
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {
-    if (status(err) === 404) return undefined;
+    if (statusOf(err) === 404) return undefined;
     throw err;
   }
 }
@@ -32,46 +30,33 @@ function bundlePatch(config: HookConfig | undefined, caBundle: string): object[]
   );
 }
 
-export function kubeConfigFromEnvironment(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault();
-  return kc;
-}
-
-export function kubeCertStore(kc: KubeConfig, opts: KubeStoreOptions): CertStore {
-  const core = kc.makeApiClient(CoreV1Api);
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+export function kubeCertStore(kube: KubeClient, opts: KubeStoreOptions): CertStore {
+  const secrets = `/api/v1/namespaces/${opts.namespace}/secrets`;
+  const hooks = (kind: 'mutating' | 'validating', name: string) => `/apis/admissionregistration.k8s.io/v1/${kind}webhookconfigurations/${name}`;
+  const publish = async (kind: 'mutating' | 'validating', name: string, caBundle: string) => {
+    const patch = bundlePatch(await orUndefined(kube.request<HookConfig>('GET', hooks(kind, name))), caBundle);
+    if (patch.length) await kube.request('PATCH', hooks(kind, name), { body: patch, contentType: 'application/json-patch+json' });
+    return patch.length > 0;
+  };
   return {
-    readSecret: () => orUndefined(core.readNamespacedSecret({ name: opts.secretName, namespace: opts.namespace })) as Promise<SecretLike | undefined>,
+    readSecret: () => orUndefined(kube.request<SecretLike>('GET', `${secrets}/${opts.secretName}`)),
     async writeSecret(secret) {
       try {
+        const body = { apiVersion: 'v1', kind: 'Secret', ...secret };
         const written = secret.metadata?.resourceVersion
-          ? await core.replaceNamespacedSecret({ name: opts.secretName, namespace: opts.namespace, body: secret as V1Secret })
-          : await core.createNamespacedSecret({ namespace: opts.namespace, body: secret as V1Secret });
+          ? await kube.request<SecretLike>('PUT', `${secrets}/${opts.secretName}`, { body })
+          : await kube.request<SecretLike>('POST', secrets, { body });
         return written.metadata?.resourceVersion ?? '';
       } catch (err) {
-        if (status(err) === 409) return undefined;
+        if (statusOf(err) === 409) return undefined;
         throw err;
       }
     },
     async publishBundle(bundlePem) {
       const caBundle = Buffer.from(bundlePem).toString('base64');
-      let changed = false;
-      const mutating = await orUndefined(admission.readMutatingWebhookConfiguration({ name: opts.mutatingConfig }));
-      const mPatch = bundlePatch(mutating as HookConfig | undefined, caBundle);
-      if (mPatch.length) {
-        await admission.patchMutatingWebhookConfiguration({ name: opts.mutatingConfig, body: mPatch }, jsonPatch);
-        changed = true;
-      }
-      const validating = await orUndefined(admission.readValidatingWebhookConfiguration({ name: opts.validatingConfig }));
-      const vPatch = bundlePatch(validating as HookConfig | undefined, caBundle);
-      if (vPatch.length) {
-        await admission.patchValidatingWebhookConfiguration({ name: opts.validatingConfig, body: vPatch }, jsonPatch);
-        changed = true;
-      }
-      return changed;
+      const mutating = await publish('mutating', opts.mutatingConfig, caBundle);
+      const validating = await publish('validating', opts.validatingConfig, caBundle);
+      return mutating || validating;
     },
   };
 }

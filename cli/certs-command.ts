@@ -43,9 +43,10 @@ export function certOptionsFrom(v: CertValues, writeDir?: string): ReconcileOpti
 
 /** Loads the Kubernetes client only when certificates are managed: it roughly doubles the webhook's memory. */
 export async function certStoreFrom(v: CertValues) {
-  const { kubeCertStore, kubeConfigFromEnvironment } = await import('../certs/kube-store.ts');
+  const { kubeCertStore } = await import('../certs/kube-store.ts');
+  const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
   const name = v['webhook-config-name'];
-  return kubeCertStore(kubeConfigFromEnvironment(v.kubeconfig), {
+  return kubeCertStore(kubeClient(kubeCredentials(v.kubeconfig)), {
     namespace: v.namespace,
     secretName: v['secret-name'],
     mutatingConfig: name,

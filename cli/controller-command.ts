@@ -6,11 +6,13 @@ import { hostname } from 'node:os';
 import { createLogger } from '../common/log.ts';
 import { armClient } from '../controller/arm-client.ts';
 import { CLOUDS, CloudConfigError, parseCloudConfig, type CloudConfig } from '../controller/cloud-config.ts';
-import { MODES, startController } from '../controller/controller.ts';
+import { MODES } from '../common/mode.ts';
+import { startController } from '../controller/controller.ts';
 import { armTokenSource } from '../controller/credentials.ts';
 import { ARM_MAX_IDENTITIES_PER_REQUEST, idKey } from '../controller/plan.ts';
 import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
-import { kubeConfig } from '../nmi/kube.ts';
+import { kubeClient, kubeCredentials } from '../common/kube-client.ts';
+import { kubeConfig } from '../common/kube-config.ts';
 import { kubeconfigFlag, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
@@ -103,6 +105,7 @@ export const controllerCommand = defineCommand({
     const controller = await startController(
       {
         kc: kubeConfig(v.kubeconfig),
+        kube: kubeClient(kubeCredentials(v.kubeconfig)),
         mode: v.mode,
         namespace: v.namespace,
         identity: v.identity ?? hostname(),

@@ -3,8 +3,8 @@
 import { readForPod, PodNotFound } from '../explain/cluster.ts';
 import { explainPod, explanationText } from '../explain/explain.ts';
 import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
-import { kubeConfig } from '../nmi/kube.ts';
-import { MODES } from '../controller/controller.ts';
+import { kubeConfig } from '../common/kube-config.ts';
+import { MODES } from '../common/mode.ts';
 import { kubeconfigFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types } from './flags.ts';
 

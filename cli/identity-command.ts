@@ -6,7 +6,8 @@ import { API_GROUP, API_VERSION, BINDING_LABEL, IdentityType } from '../identity
 import { exceptionManifest, identityManifests, identityRows, identitySpecProblem, identityTable } from '../identity/manifests.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { withRetry } from '../common/kube-retry.ts';
-import { kubeConfig, listParsed } from '../nmi/kube.ts';
+import { kubeConfig } from '../common/kube-config.ts';
+import { listParsed } from '../identity/list-parsed.ts';
 import { kubeconfigFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, types } from './flags.ts';
 

@@ -18,7 +18,7 @@ export const migrateCheckCommand = defineCommand({
     }),
   },
   async run(v) {
-    const { kubeConfig } = await import('../nmi/kube.ts');
+    const { kubeConfig } = await import('../common/kube-config.ts');
     const { readCluster } = await import('../migrate/cluster.ts');
     const findings = checkMigration(await readCluster(kubeConfig(v.kubeconfig), v['netraw-exempt-namespaces']));
     if (v.output === 'json') process.stdout.write(`${JSON.stringify({ findings, install: INSTALL_STEPS }, null, 2)}\n`);

@@ -8,8 +8,8 @@ import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/built
 import { HOST_TOKEN_AUTH_MODES } from '../nmi/host-auth.ts';
 import { AMBIGUITY_POLICIES } from '../nmi/lookup.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
-import { kubeConfig } from '../nmi/kube.ts';
-import { MODES } from '../controller/controller.ts';
+import { kubeClient, kubeCredentials } from '../common/kube-client.ts';
+import { MODES } from '../common/mode.ts';
 import { defaultServerLimits } from '../common/serve.ts';
 import { connectionFlags, kubeconfigFlag, limitsFrom, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
@@ -83,7 +83,7 @@ export const nmiCommand = defineCommand({
 
     const daemon = await startDaemon(
       {
-        kc: kubeConfig(v.kubeconfig),
+        kube: kubeClient(kubeCredentials(v.kubeconfig)),
         nodeName: v['node-name'],
         nodeIP: v['node-ip'],
         listen: v.listen,

@@ -10,6 +10,7 @@ import { identityHints, type IdentityHints } from '../webhook/identity-hints.ts'
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
 import { NETRAW_MODES, NETRAW_SCOPES, defaultValidationConfig, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
+import { MODES } from '../common/mode.ts';
 import { logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagType, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
@@ -65,7 +66,7 @@ export const webhookFlags = {
   'netraw-scope': flag(types.oneOf(NETRAW_SCOPES), { env: 'PODID_NETRAW_SCOPE', default: 'all', help: 'which pods the NET_RAW rule checks: all, or only labeled (aadpodidbinding) ones' }),
   'netraw-exempt-namespaces': flag(types.list, { env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' }),
   'netraw-exempt-labels': flag(labelSelector, { env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' }),
-  mode: flag(types.oneOf(['managed', 'standard'] as const), { env: 'PODID_MODE', default: 'managed', help: 'with --identity-hints: standard also warns about type 0 identities podid-controller cannot assign (no resourceID); match the controller' }),
+  mode: flag(types.oneOf(MODES), { env: 'PODID_MODE', default: 'managed', help: 'with --identity-hints: standard also warns about type 0 identities podid-controller cannot assign (no resourceID); match the controller' }),
   'identity-hints': switchFlag({ env: 'PODID_IDENTITY_HINTS', help: 'watch the podid CRDs and warn at admission about labeled pods podid will not serve (no binding, missing identity, exception); deploy/ turns it on' }),
   ...certFlags,
 };
@@ -154,9 +155,10 @@ async function sidecarImageFromPod(v: WebhookValues, fallback: string, logger: L
   const [pod, container] = v['sidecar-image-from']!.split('/');
   if (!pod || !container) throw new UsageError(`--sidecar-image-from must be POD/CONTAINER, got ${JSON.stringify(v['sidecar-image-from'])}`);
   try {
-    const { CoreV1Api } = await import('@kubernetes/client-node');
-    const { kubeConfig } = await import('../nmi/kube.ts');
-    const p = await kubeConfig(v.kubeconfig).makeApiClient(CoreV1Api).readNamespacedPod({ name: pod, namespace: v.namespace });
+    const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
+    const kube = kubeClient(kubeCredentials(v.kubeconfig));
+    type Spec = { spec?: { initContainers?: { name: string; image?: string }[]; containers?: { name: string; image?: string }[] } };
+    const p = await kube.request<Spec>('GET', `/api/v1/namespaces/${v.namespace}/pods/${pod}`).finally(() => kube.close());
     const image = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].find((c) => c.name === container)?.image;
     if (image) {
       logger.info({ image, from: `${v.namespace}/${pod}/${container}` }, 'sidecar image from the webhook pod');
@@ -188,9 +190,10 @@ class IdentityHintsFeed {
   start(v: WebhookValues, logger: Logger): void {
     void (async () => {
       const { IdentityStore } = await import('../identity/store.ts');
-      const { kubeConfig, startInformers } = await import('../nmi/kube.ts');
+      const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
+      const { startInformers } = await import('../nmi/kube.ts');
       const store = new IdentityStore();
-      this.stopInformers = await startInformers(kubeConfig(v.kubeconfig), store, logger, () => {});
+      this.stopInformers = await startInformers(kubeClient(kubeCredentials(v.kubeconfig)), store, logger, () => {});
       this.current = identityHints((pod) => store.objectsFor(pod), { forceNamespaced: false, standard: v.mode === 'standard' });
       logger.info(store.counts, 'identity hints on: podid CRDs synced');
     })().catch((err: unknown) => logger.warn({ err }, 'identity hints off: the podid CRDs cannot be read'));

@@ -1,17 +1,26 @@
 // A Kubernetes API call retried as kubectl retries: on 429 (APF throttling, or "storage is (re)initializing" just
-// after a CRD appears) and 503, after the server's Retry-After (1 s when absent), a few times.
+// after a CRD appears) and 503, after the server's Retry-After (1 s when absent), a few times. Errors of both
+// clients: podid's KubeError (daemons) and client-node's ApiException (CLI commands), told apart by shape so that
+// the daemons never load client-node.
 
-import { ApiException } from '@kubernetes/client-node';
+import { KubeError } from './kube-client.ts';
+
+/** Status and Retry-After of a failed call from either client. */
+function failure(err: unknown): { status?: number; retryAfter?: number } {
+  if (err instanceof KubeError) return { status: err.status, retryAfter: err.retryAfterSeconds };
+  const e = err as { code?: unknown; headers?: Record<string, string> } | undefined;
+  const isApiException = (err as Error | undefined)?.constructor?.name === 'ApiException';
+  return isApiException && typeof e?.code === 'number' ? { status: e.code, retryAfter: Number(e.headers?.['retry-after']) } : {};
+}
 
 export async function withRetry<T>(call: () => Promise<T>, attempts = 5, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await call();
     } catch (err) {
-      const retryable = err instanceof ApiException && (err.code === 429 || err.code === 503);
-      if (!retryable || i >= attempts) throw err;
-      const after = Number((err as ApiException<unknown>).headers?.['retry-after']);
-      await sleep((Number.isFinite(after) && after > 0 ? Math.min(after, 10) : 1) * 1000);
+      const { status, retryAfter } = failure(err);
+      if (!(status === 429 || status === 503) || i >= attempts) throw err;
+      await sleep((retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 10) : 1) * 1000);
     }
   }
 }

@@ -3,6 +3,8 @@
 // serves /healthz, /readyz (the leader once synced, a standby at once) and /metrics on plain HTTP.
 
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../common/kube-client.ts';
+import type { Mode } from '../common/mode.ts';
 import { runWatches } from '../common/kube-watch.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
@@ -21,11 +23,10 @@ import { startElection, type Election } from './leader.ts';
 import { createControllerMetrics } from './metrics.ts';
 import { Reconciler } from './reconciler.ts';
 
-export type Mode = 'managed' | 'standard';
-export const MODES: readonly Mode[] = ['managed', 'standard'];
-
 export interface ControllerSettings {
   kc: KubeConfig;
+  /** podid's client: the informers and Events (the rest still goes through client-node's `kc`). */
+  kube: KubeClient;
   mode: Mode;
   namespace: string;
   identity: string;
@@ -79,7 +80,7 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
     // Both modes: the CRDs (printer columns, and a Warning Event on each binding whose identity does not exist).
     const store = new IdentityStore();
     for (const e of s.builtinExceptions) store.upsertException(e);
-    const events = dedupedEvents(kubeEvents(s.kc, s.identity, log, MANAGER));
+    const events = dedupedEvents(kubeEvents(s.kube, s.identity, log, MANAGER));
     let onIdentities = () => {};
     let bindingTimer: NodeJS.Timeout | undefined;
     const checkBindings = () => {
@@ -94,7 +95,7 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
       }, 1000);
     };
     stops.push(
-      await runWatches(s.kc, [...columnWatches(s.kc, log), ...identityWatches(s.kc, store, log)], log, () => {
+      await runWatches(s.kube, [...columnWatches(s.kc, log), ...identityWatches(store, log)], log, () => {
         checkBindings();
         onIdentities();
       }),
@@ -133,7 +134,7 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
         }, 100);
       };
       onIdentities = recompute;
-      stops.push(await runWatches(s.kc, [labeledPodWatch(s.kc, pods), nodeWatch(s.kc, nodes), recordWatch(s.kc, records)], log, recompute));
+      stops.push(await runWatches(s.kube, [labeledPodWatch(pods), nodeWatch(nodes), recordWatch(records)], log, recompute));
       await reconciler.start();
       synced = true;
       log.info({ pods: pods.size, nodes: nodes.size, assignments: records.size, ...store.counts }, 'informers synced; reconciling');

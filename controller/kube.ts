@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { eachLimited } from '../common/each-limited.ts';
 import { nameOf, type Meta, type Watch } from '../common/kube-watch.ts';
 import type { Logger } from '../common/log.ts';
 import { adoptionPatch, assignmentObject, MANAGED_BY_LABEL, NODE_LABEL } from '../identity/assigned.ts';
@@ -25,12 +26,10 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 const ourLabels = (nodeName: string) => ({ [NODE_LABEL]: nodeName, [MANAGED_BY_LABEL]: MANAGER });
 
 /** Labeled pods (`aadpodidbinding` exists) once scheduled; everything else about them is left out. */
-export function labeledPodWatch(kc: KubeConfig, pods: Map<string, ScheduledPod>): Watch<unknown> {
-  const core = kc.makeApiClient(CoreV1Api);
+export function labeledPodWatch(pods: Map<string, ScheduledPod>): Watch<unknown> {
   return {
     path: '/api/v1/pods',
     labelSelector: BINDING_LABEL,
-    list: () => core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL }),
     upsert: (o) => {
       const meta = rec(rec(o).metadata);
       const nodeName = str(rec(rec(o).spec).nodeName);
@@ -46,22 +45,18 @@ export function labeledPodWatch(kc: KubeConfig, pods: Map<string, ScheduledPod>)
 }
 
 /** Nodes → the scale set or VM each is (spec.providerID). */
-export function nodeWatch(kc: KubeConfig, nodes: Map<string, ArmTarget | { error: string }>): Watch<unknown> {
-  const core = kc.makeApiClient(CoreV1Api);
+export function nodeWatch(nodes: Map<string, ArmTarget | { error: string }>): Watch<unknown> {
   return {
     path: '/api/v1/nodes',
-    list: () => core.listNode(),
     upsert: (o) => void nodes.set(str(rec(rec(o).metadata).name), armTargetOf(str(rec(rec(o).spec).providerID) || undefined)),
     remove: (o) => void nodes.delete(str(rec(rec(o).metadata).name)),
   };
 }
 
 /** Every AzureAssignedIdentity: podid's (its labels) and MIC's leftovers alike. */
-export function recordWatch(kc: KubeConfig, records: Map<string, ExistingRecord>): Watch<unknown> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export function recordWatch(records: Map<string, ExistingRecord>): Watch<unknown> {
   return {
     path: `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`,
-    list: async () => (await custom.listClusterCustomObject(AAI)) as { items: unknown[] },
     upsert: (o) => {
       const meta = rec(rec(o).metadata);
       const labels: Record<string, string> = {};
@@ -79,16 +74,6 @@ export function recordWatch(kc: KubeConfig, records: Map<string, ExistingRecord>
     },
     remove: (o) => void records.delete(key(nameOf(o as Meta).namespace, nameOf(o as Meta).name)),
   };
-}
-
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (i < items.length) await fn(items[i++]!);
-    }),
-  );
 }
 
 /** AzureAssignedIdentity objects written as the controller's record; the local map is updated on success. */
@@ -202,7 +187,6 @@ export function columnWatches(kc: KubeConfig, log: Logger): Watch<unknown>[] {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const mirror = (plural: string, columns: (o: unknown) => ColumnStatus | undefined): Watch<unknown> => ({
     path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
-    list: async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: unknown[] },
     upsert: (o) => {
       const want = columns(o);
       const body = want && columnsPatch(rec(o).status, want);

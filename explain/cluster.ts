@@ -5,7 +5,7 @@ import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig } 
 import { withRetry } from '../common/kube-retry.ts';
 import type { AzurePodIdentityException } from '../identity/crds.ts';
 import { parseAzureAssignedIdentity, parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
-import { listParsed } from '../nmi/kube.ts';
+import { listParsed } from '../identity/list-parsed.ts';
 import type { ExplainInput } from './explain.ts';
 
 export class PodNotFound extends Error {}

@@ -2,7 +2,7 @@
 // AzureAssignedIdentity bookkeeping and (optionally) interception. `podid nmi` and the end-to-end tests
 // start it the same way.
 
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../common/kube-client.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import type { ServerLimits } from '../common/serve.ts';
 import type { Logger } from '../common/log.ts';
@@ -15,7 +15,7 @@ import { IdentityStore } from '../identity/store.ts';
 import { iptablesRunner, startInterception } from './iptables.ts';
 import type { InterceptConfig } from './iptables-rules.ts';
 import { AssignmentStates, standardModeGate } from './assignment-gate.ts';
-import { kubeEvents, kubeReviewer, kubeSecrets, nodeAssignmentWatch, startInformers, syncAssignments, takeOverLeftovers } from './kube.ts';
+import { kubeEvents, kubeReviewer, kubeSecrets, nodeAssignmentNames, nodeAssignmentWatch, startInformers, syncAssignments, takeOverLeftovers } from './kube.ts';
 import { dedupedEvents } from './events.ts';
 import { createNmiMetrics } from './metrics.ts';
 import { msalNetwork } from './msal-network.ts';
@@ -25,7 +25,7 @@ import { startNmi } from './server.ts';
 import { TokenService } from './token-service.ts';
 
 export interface DaemonSettings {
-  kc: KubeConfig;
+  kube: KubeClient;
   nodeName: string;
   nodeIP?: string;
   listen: ListenAddress;
@@ -71,7 +71,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       imdsUrl: s.imdsUrl,
       msal: {
         authorityHost: s.authorityHost,
-        readSecret: kubeSecrets(s.kc),
+        readSecret: kubeSecrets(s.kube),
         federatedTokenFile: s.federatedTokenFile,
         network: msalNetwork({ extraCaPem: s.extraCaPem }),
       },
@@ -82,9 +82,9 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     metrics,
   });
   const countReview = (result: 'authenticated' | 'rejected' | 'error') => metrics.tokenReviews.inc({ result });
-  const reviewer = cachedReviewer(kubeReviewer(s.kc, s.tokenAudience, countReview));
+  const reviewer = cachedReviewer(kubeReviewer(s.kube, s.tokenAudience, countReview));
   const hostAudience = s.hostToken?.audience ?? s.tokenAudience;
-  const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kc, hostAudience, countReview));
+  const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kube, hostAudience, countReview));
   let ready = false;
   const states = s.standard ? new AssignmentStates() : undefined;
   // In standard mode the controller owns AzureAssignedIdentity objects; NMI only reads its node's.
@@ -111,7 +111,7 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       hostReviewer,
       metrics,
       log,
-      events: dedupedEvents(kubeEvents(s.kc, s.nodeName, log)),
+      events: dedupedEvents(kubeEvents(s.kube, s.nodeName, log)),
       ready: () => ready,
       assignments: states && standardModeGate(states, s.standard!.waitMs),
     },
@@ -125,7 +125,8 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
     dirty = false;
     syncing = true;
     try {
-      const r = await syncAssignments(s.kc, s.nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced }), log);
+      const desired = desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced });
+      const r = await syncAssignments(s.kube, s.nodeName, desired, assigned, log);
       if (r.created || r.removed) log.info(r, 'AzureAssignedIdentity objects updated');
     } catch (err) {
       dirty = true;
@@ -134,13 +135,18 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       syncing = false;
     }
   };
-  const extra = states ? [nodeAssignmentWatch(s.kc, s.nodeName, states)] : [];
-  const stopInformers = await startInformers(s.kc, store, log, () => (dirty = true), { name: s.nodeName, pods }, extra);
+  const assigned = new Map<string, { namespace: string; name: string }>();
+  const extra = states ? [nodeAssignmentWatch(s.nodeName, states)] : writeAssignments ? [nodeAssignmentNames(s.nodeName, assigned)] : [];
+  // A failed start must not leave the server listening (and the process alive, never ready) behind it.
+  const stopInformers = await startInformers(s.kube, store, log, () => (dirty = true), { name: s.nodeName, pods }, extra).catch(async (err: unknown) => {
+    await nmi.close();
+    throw err;
+  });
   ready = true;
   log.info({ node: s.nodeName, pods: pods.size, ...store.counts }, 'informers synced');
   // MIC's objects keep the names podid uses (and MIC's finalizers): adopt or delete them once, before the sync loop.
   if (writeAssignments) {
-    await takeOverLeftovers(s.kc, s.nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced }), log).catch((err: unknown) =>
+    await takeOverLeftovers(s.kube, s.nodeName, desiredAssignments(pods.pods(), store, { forceNamespaced: s.forceNamespaced }), log).catch((err: unknown) =>
       log.warn({ err }, "cannot take over MIC's AzureAssignedIdentity objects; they stay as they are"),
     );
   }

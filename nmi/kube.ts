@@ -1,8 +1,9 @@
-// NMI's Kubernetes side (@kubernetes/client-node): informers that fill the pod index and the identity
-// store, TokenReview for sidecar callers, Secrets for service principals, and the AzureAssignedIdentity
-// writer. Everything decided here comes from the pure modules beside it.
+// NMI's Kubernetes side (podid's KubeClient, common/kube-client.ts): informers that fill the pod index and the
+// identity store, TokenReview for sidecar callers, Secrets for service principals, Events, and the
+// AzureAssignedIdentity writer. Everything decided here comes from the pure modules beside it.
 
-import { ApiException, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { eachLimited } from '../common/each-limited.ts';
+import { statusOf, type KubeClient } from '../common/kube-client.ts';
 import { withRetry } from '../common/kube-retry.ts';
 import { nameOf, runWatches, type Meta, type Watch } from '../common/kube-watch.ts';
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
@@ -19,19 +20,11 @@ import type { IdentityStore } from '../identity/store.ts';
 import { toNodePod, type PodIndex } from './pod-index.ts';
 import { CredentialError, type SecretData } from './sp-credentials.ts';
 
-export function kubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 /**
  * Watches of the three podid CRDs into `store`; objects that do not parse are logged and left out. NMI, the webhook
  * and the controller run them with `runWatches`.
  */
-export function identityWatches(kc: KubeConfig, store: IdentityStore, log: Logger): Watch<Meta>[] {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export function identityWatches(store: IdentityStore, log: Logger): Watch<Meta>[] {
   const invalid = (kind: string, o: Meta, errors: { field: string; message: string }[]) =>
     log.warn({ kind, object: `${nameOf(o).namespace}/${nameOf(o).name}`, errors: errors.map((e) => `${e.field}: ${e.message}`) }, 'ignoring invalid object');
   function crdWatch<T>(
@@ -43,7 +36,6 @@ export function identityWatches(kc: KubeConfig, store: IdentityStore, log: Logge
   ): Watch<Meta> {
     return {
       path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
-      list: async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: Meta[] },
       upsert: (o) => {
         const r = parse(o);
         if (r.ok) upsert(r.value);
@@ -62,26 +54,11 @@ export function identityWatches(kc: KubeConfig, store: IdentityStore, log: Logge
   ];
 }
 
-/** The podid objects of one CRD (one namespace, or all), parsed; objects that do not parse are left out. */
-export async function listParsed<T>(kc: KubeConfig, plural: string, parse: (o: unknown) => Parsed<T>, namespace?: string): Promise<T[]> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const ref = { group: API_GROUP, version: API_VERSION, plural };
-  const res = (await withRetry(() => (namespace ? custom.listNamespacedCustomObject({ ...ref, namespace }) : custom.listClusterCustomObject(ref)))) as {
-    items: unknown[];
-  };
-  return res.items.flatMap((o) => {
-    const r = parse(o);
-    return r.ok ? [r.value] : [];
-  });
-}
-
 /** One node's pods into its PodIndex. */
-export function nodePodWatch(kc: KubeConfig, n: { name: string; pods: PodIndex }): Watch<unknown> {
-  const core = kc.makeApiClient(CoreV1Api);
+export function nodePodWatch(n: { name: string; pods: PodIndex }): Watch<unknown> {
   return {
     path: '/api/v1/pods',
     fieldSelector: `spec.nodeName=${n.name}`,
-    list: () => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${n.name}` }),
     upsert: (o) => {
       const p = toNodePod(o);
       if (p) n.pods.upsert(p);
@@ -95,19 +72,18 @@ export function nodePodWatch(kc: KubeConfig, n: { name: string; pods: PodIndex }
  * every initial list is in. `onChange` fires after any event. NMI watches both; the webhook only the CRDs.
  */
 export function startInformers(
-  kc: KubeConfig,
+  client: KubeClient,
   store: IdentityStore,
   log: Logger,
   onChange: () => void,
   node?: { name: string; pods: PodIndex },
   extra: readonly Watch<any>[] = [],
 ): Promise<() => void> {
-  return runWatches(kc, [...(node ? [nodePodWatch(kc, node)] : []), ...identityWatches(kc, store, log), ...extra], log, onChange);
+  return runWatches(client, [...(node ? [nodePodWatch(node)] : []), ...identityWatches(store, log), ...extra], log, onChange);
 }
 
 /** Standard mode: this node's AzureAssignedIdentity statuses (written by podid-controller). */
-export function nodeAssignmentWatch(kc: KubeConfig, nodeName: string, states: AssignmentStates): Watch<unknown> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export function nodeAssignmentWatch(nodeName: string, states: AssignmentStates): Watch<unknown> {
   const labelSelector = `${NODE_LABEL}=${nodeName}`;
   const status = (o: unknown) => {
     const st = (o as { status?: { status?: unknown } }).status?.status;
@@ -116,28 +92,24 @@ export function nodeAssignmentWatch(kc: KubeConfig, nodeName: string, states: As
   return {
     path: `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`,
     labelSelector,
-    list: async () =>
-      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities', labelSelector })) as {
-        items: unknown[];
-      },
     upsert: (o) => states.set(nameOf(o as Meta).namespace, nameOf(o as Meta).name, status(o)),
     remove: (o) => states.remove(nameOf(o as Meta).namespace, nameOf(o as Meta).name),
   };
 }
 
 /** TokenReview with the audience podid's sidecars present. */
-export function kubeReviewer(kc: KubeConfig, audience: string, count?: (result: 'authenticated' | 'rejected' | 'error') => void): Reviewer {
-  const auth = kc.makeApiClient(AuthenticationV1Api);
+export function kubeReviewer(client: KubeClient, audience: string, count?: (result: 'authenticated' | 'rejected' | 'error') => void): Reviewer {
   return {
     async review(token) {
       let review;
       try {
-        review = await auth.createTokenReview({
+        review = await client.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
           body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
         });
       } catch (err) {
         count?.('error');
-        throw unavailable(503, `TokenReview failed${err instanceof ApiException ? ` (HTTP ${err.code})` : errnoSuffix(err)}; cannot authenticate the caller`, {
+        const status = statusOf(err);
+        throw unavailable(503, `TokenReview failed${status ? ` (HTTP ${status})` : errnoSuffix(err)}; cannot authenticate the caller`, {
           cause: err,
           retryAfterSeconds: 2,
         });
@@ -154,60 +126,85 @@ export function kubeReviewer(kc: KubeConfig, audience: string, count?: (result: 
   };
 }
 
-export function kubeSecrets(kc: KubeConfig): (ref: { name: string; namespace: string }) => Promise<SecretData> {
-  const core = kc.makeApiClient(CoreV1Api);
+export function kubeSecrets(client: KubeClient): (ref: { name: string; namespace: string }) => Promise<SecretData> {
   return async (ref) => {
-    let secret;
+    let secret: { data?: Record<string, string> };
     try {
-      secret = await core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+      secret = await client.request('GET', `/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`);
     } catch (err) {
-      throw new CredentialError(
-        err instanceof ApiException && err.code === 404 ? 'not found' : `cannot be read (${err instanceof ApiException ? err.code : 'error'})`,
-        { cause: err },
-      );
+      const status = statusOf(err);
+      throw new CredentialError(status === 404 ? 'not found' : `cannot be read (${status ?? 'error'})`, { cause: err });
     }
     return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
   };
 }
 
-/** Brings this node's AzureAssignedIdentity objects in line with `desired`. */
-export async function syncAssignments(kc: KubeConfig, nodeName: string, desired: Assignment[], log: Logger): Promise<{ created: number; removed: number }> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const base = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
-  const list = (await custom.listClusterCustomObject({ ...base, labelSelector: `${NODE_LABEL}=${nodeName}` })) as { items: Meta[] };
-  const plan = planAssignments(desired, list.items.map(nameOf));
-  for (const a of plan.create) {
+const ASSIGNED = `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`;
+const assignedPath = (namespace: string, name?: string) =>
+  `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/azureassignedidentities${name ? `/${name}` : ''}`;
+const JSON_PATCH = 'application/json-patch+json';
+const WRITES_IN_FLIGHT = 8;
+
+/**
+ * Managed mode: the names of this node's AzureAssignedIdentity objects, kept by a watch so that a sync plans against
+ * them without listing every object again (10k pods: 10k objects a second during a churn).
+ */
+export function nodeAssignmentNames(nodeName: string, names: Map<string, { namespace: string; name: string }>): Watch<Meta> {
+  return {
+    path: ASSIGNED,
+    labelSelector: `${NODE_LABEL}=${nodeName}`,
+    upsert: (o) => void names.set(`${nameOf(o).namespace}/${nameOf(o).name}`, nameOf(o)),
+    remove: (o) => void names.delete(`${nameOf(o).namespace}/${nameOf(o).name}`),
+  };
+}
+
+/**
+ * Brings this node's AzureAssignedIdentity objects (`existing`, kept by nodeAssignmentNames) in line with `desired`,
+ * noting what it did in `existing` before the watch does. A stale `existing` costs a 409 on create or a 404 on
+ * delete, both taken as done.
+ */
+export async function syncAssignments(
+  client: KubeClient,
+  nodeName: string,
+  desired: Assignment[],
+  existing: Map<string, { namespace: string; name: string }>,
+  log: Logger,
+): Promise<{ created: number; removed: number }> {
+  const plan = planAssignments(desired, [...existing.values()]);
+  // A few at a time: a node's 10k pods were ~100 s of sequential creates against a local apiserver.
+  await eachLimited(plan.create, WRITES_IN_FLIGHT, async (a) => {
     const body = assignmentObject(a, nodeName);
     try {
-      await custom.createNamespacedCustomObject({ ...base, namespace: a.namespace, body });
-      await custom.patchNamespacedCustomObjectStatus({
-        ...base,
-        namespace: a.namespace,
-        name: a.name,
+      await client.request('POST', assignedPath(a.namespace), { body });
+      await client.request('PATCH', `${assignedPath(a.namespace, a.name)}/status`, {
         body: [{ op: 'add', path: '/status', value: body.status }],
+        contentType: JSON_PATCH,
       });
+      existing.set(`${a.namespace}/${a.name}`, { namespace: a.namespace, name: a.name });
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 409))
-        log.warn({ assignment: `${a.namespace}/${a.name}`, code: (err as ApiException<unknown>).code }, 'cannot create AzureAssignedIdentity');
+      if (statusOf(err) !== 409) log.warn({ assignment: `${a.namespace}/${a.name}`, code: statusOf(err) }, 'cannot create AzureAssignedIdentity');
     }
-  }
-  for (const e of plan.remove) {
+  });
+  await eachLimited(plan.remove, WRITES_IN_FLIGHT, async (e) => {
     try {
-      await custom.deleteNamespacedCustomObject({ ...base, namespace: e.namespace, name: e.name });
+      await client.request('DELETE', assignedPath(e.namespace, e.name));
+      existing.delete(`${e.namespace}/${e.name}`);
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 404))
-        log.warn({ assignment: `${e.namespace}/${e.name}`, code: (err as ApiException<unknown>).code }, 'cannot delete AzureAssignedIdentity');
+      if (statusOf(err) !== 404) log.warn({ assignment: `${e.namespace}/${e.name}`, code: statusOf(err) }, 'cannot delete AzureAssignedIdentity');
     }
-  }
+  });
   return { created: plan.create.length, removed: plan.remove.length };
 }
 
 /** On start: adopt or delete MIC's AzureAssignedIdentity objects on this node (planTakeover); finalizers cleared first. */
-export async function takeOverLeftovers(kc: KubeConfig, nodeName: string, desired: Assignment[], log: Logger): Promise<{ adopted: number; removed: number }> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const base = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
+export async function takeOverLeftovers(
+  client: KubeClient,
+  nodeName: string,
+  desired: Assignment[],
+  log: Logger,
+): Promise<{ adopted: number; removed: number }> {
   type Raw = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; finalizers?: string[] }; spec?: Record<string, unknown> };
-  const list = (await withRetry(() => custom.listClusterCustomObject(base))) as { items: Raw[] };
+  const list = await withRetry(() => client.list<Raw>(ASSIGNED));
   const foreign: ForeignAssignment[] = list.items.map((o) => {
     const node = o.spec?.nodename ?? o.spec?.nodeName ?? o.spec?.NodeName;
     return {
@@ -218,12 +215,12 @@ export async function takeOverLeftovers(kc: KubeConfig, nodeName: string, desire
     };
   });
   const plan = planTakeover(foreign, desired, nodeName);
-  const patch = (f: ForeignAssignment, body: object[]) => custom.patchNamespacedCustomObject({ ...base, namespace: f.namespace, name: f.name, body });
+  const patch = (f: ForeignAssignment, body: object[]) => client.request('PATCH', assignedPath(f.namespace, f.name), { body, contentType: JSON_PATCH });
   for (const f of plan.adopt) await patch(f, adoptionPatch(f, nodeName));
   for (const f of plan.remove) {
     if (f.finalizers.length) await patch(f, [{ op: 'add', path: '/metadata/finalizers', value: [] }]);
-    await custom.deleteNamespacedCustomObject({ ...base, namespace: f.namespace, name: f.name }).catch((err: unknown) => {
-      if (!(err instanceof ApiException && err.code === 404)) throw err;
+    await client.request('DELETE', assignedPath(f.namespace, f.name)).catch((err: unknown) => {
+      if (statusOf(err) !== 404) throw err;
     });
   }
   if (plan.adopt.length || plan.remove.length)
@@ -232,11 +229,10 @@ export async function takeOverLeftovers(kc: KubeConfig, nodeName: string, desire
 }
 
 /** Warning Events on pods (`kubectl describe pod`), as `component` (podid-nmi on its node, podid-controller); failures are logged, never thrown. */
-export function kubeEvents(kc: KubeConfig, host: string, log: Logger, component = 'podid-nmi'): PodEvents {
-  const core = kc.makeApiClient(CoreV1Api);
+export function kubeEvents(client: KubeClient, host: string, log: Logger, component = 'podid-nmi'): PodEvents {
   return {
     warn(pod, reason, message) {
-      const now = new Date();
+      const now = new Date().toISOString();
       const body = {
         metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
         involvedObject: { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid || undefined },
@@ -250,8 +246,8 @@ export function kubeEvents(kc: KubeConfig, host: string, log: Logger, component 
         lastTimestamp: now,
         count: 1,
       };
-      core.createNamespacedEvent({ namespace: pod.namespace, body }).catch((err: unknown) => {
-        log.warn({ reason, pod: `${pod.namespace}/${pod.name}`, code: err instanceof ApiException ? err.code : undefined }, 'cannot write an Event');
+      client.request('POST', `/api/v1/namespaces/${pod.namespace}/events`, { body }).catch((err: unknown) => {
+        log.warn({ reason, pod: `${pod.namespace}/${pod.name}`, code: statusOf(err) }, 'cannot write an Event');
       });
     },
   };

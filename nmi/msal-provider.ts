@@ -1,7 +1,8 @@
 // Types 1, 2 and 3 (service principals): Azure AD client credentials through @azure/msal-node, one
-// ConfidentialClientApplication per identity, rebuilt when its Secret changes.
+// ConfidentialClientApplication per identity, rebuilt when its Secret changes. MSAL is loaded with the first
+// service principal: a node serving only managed identities never pays its ~10 MiB.
 
-import { ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
+import type { ConfidentialClientApplication, INetworkModule } from '@azure/msal-node';
 import type { AzureIdentity, SecretRef } from '../identity/crds.ts';
 import { unavailable, type HttpError } from '../common/http-error.ts';
 import type { Token } from '../tokens/wire.ts';
@@ -38,6 +39,7 @@ export const defaultScope = (resource: string): string => `${resource}/.default`
 
 export function msalProvider(settings: MsalProviderSettings): TokenProvider {
   const apps = new Map<string, CachedApp>();
+  let msal: Promise<typeof import('@azure/msal-node')> | undefined;
   return {
     name: 'msal',
     async token(identity: AzureIdentity, resource: string): Promise<Token> {
@@ -61,6 +63,7 @@ export function msalProvider(settings: MsalProviderSettings): TokenProvider {
       let cached = apps.get(key);
       if (cached?.fingerprint !== fingerprint) {
         const host = (identity.adEndpoint ?? settings.authorityHost).replace(/\/+$/, '');
+        const { ConfidentialClientApplication } = await (msal ??= import('@azure/msal-node'));
         const app = new ConfidentialClientApplication({
           auth: {
             clientId: identity.clientID ?? '',

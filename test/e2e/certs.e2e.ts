@@ -6,7 +6,8 @@ import { X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { kubeCertStore, kubeConfigFromEnvironment } from '../../certs/kube-store.ts';
+import { kubeCertStore } from '../../certs/kube-store.ts';
+import { kubeClient, kubeCredentials } from '../../common/kube-client.ts';
 import { reconcileCerts } from '../../certs/reconcile.ts';
 import { testCertSettings } from '../../certs/test-settings.ts';
 import { createLogger } from '../../common/log.ts';
@@ -59,7 +60,7 @@ describe('podid certs', () => {
   });
 
   it('lets two replicas bootstrap the same Secret at once and serve the same certificate', async () => {
-    const store = kubeCertStore(kubeConfigFromEnvironment(cluster.kubeconfig), {
+    const store = kubeCertStore(kubeClient(kubeCredentials(cluster.kubeconfig)), {
       namespace: 'podid-system',
       secretName: 'race-tls',
       mutatingConfig: 'no-such-config',
@@ -83,7 +84,7 @@ describe('podid certs', () => {
       servingValidityDays: 5 / 86_400, // a new serving certificate every ~3.5 s
       propagationMs: 1000,
     });
-    const store = kubeCertStore(kubeConfigFromEnvironment(cluster.kubeconfig), {
+    const store = kubeCertStore(kubeClient(kubeCredentials(cluster.kubeconfig)), {
       namespace: 'podid-system',
       secretName: SECRET,
       mutatingConfig: 'podid',

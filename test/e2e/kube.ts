@@ -37,17 +37,28 @@ export async function kubeJson<T = any>(cluster: ClusterInfo, args: string[], in
   return JSON.parse(await kube(cluster, [...args, '-o', 'json'], input)) as T;
 }
 
-export function api(cluster: ClusterInfo, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+// One keep-alive agent per cluster: suites and benchmarks make thousands of calls.
+const agents = new WeakMap<ClusterInfo, Agent>();
+const agentFor = (cluster: ClusterInfo) =>
+  agents.get(cluster) ?? agents.set(cluster, new Agent({ ca: cluster.caPem, keepAlive: true, maxSockets: 64 })).get(cluster)!;
+
+export function api(
+  cluster: ClusterInfo,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: any }> {
   const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
       `${cluster.server}${path}`,
       {
         method,
-        agent: new Agent({ ca: cluster.caPem }),
+        agent: agentFor(cluster),
         headers: {
           authorization: `Bearer ${cluster.token}`,
-          ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+          ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
         },
       },
       (res) => {

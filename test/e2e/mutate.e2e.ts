@@ -6,7 +6,8 @@ import { allow, patchResponse } from '../../webhook/admission.ts';
 import type { AdmissionHandler } from '../../webhook/app.ts';
 import { createLogger } from '../../common/log.ts';
 import { IdentityStore } from '../../identity/store.ts';
-import { kubeConfig, startInformers } from '../../nmi/kube.ts';
+import { kubeClient, kubeCredentials } from '../../common/kube-client.ts';
+import { startInformers } from '../../nmi/kube.ts';
 import { identityHints } from '../../webhook/identity-hints.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
@@ -60,7 +61,7 @@ let stopInformers: (() => void) | undefined;
 beforeAll(async () => {
   // --identity-hints as deploy/ runs it: the podid CRDs watched through the real apiserver.
   const store = new IdentityStore();
-  stopInformers = await startInformers(kubeConfig(cluster.kubeconfig), store, createLogger('webhook', 'silent'), () => {});
+  stopInformers = await startInformers(kubeClient(kubeCredentials(cluster.kubeconfig)), store, createLogger('webhook', 'silent'), () => {});
   podid = await startLoopbackPodid(
     { '/add-container': addContainer },
     undefined,

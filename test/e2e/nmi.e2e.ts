@@ -3,12 +3,12 @@
 // the real webhook; the apiserver issues the pod-bound token the kubelet would project; the real sidecar
 // presents it; NMI reviews it and serves the pod's identity from the emulated Azure AD / IMDS.
 
-import { KubeConfig } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { kubeClient } from '../../common/kube-client.ts';
 import { createLogger } from '../../common/log.ts';
 import { parseBuiltinExceptions } from '../../nmi/builtin-exceptions.ts';
 import { startDaemon, type RunningDaemon } from '../../nmi/daemon.ts';
@@ -128,16 +128,9 @@ beforeAll(async () => {
 
   // NMI authenticates as deploy/'s podid-nmi service account: its ClusterRole is what is exercised.
   const nmiSaToken = (await kube(cluster, ['create', 'token', 'podid-nmi', '-n', 'podid-system', '--duration', '2h'])).trim();
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'e2e', server: cluster.server, caData: Buffer.from(cluster.caPem).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'podid-nmi', token: nmiSaToken }],
-    contexts: [{ name: 'e2e', cluster: 'e2e', user: 'podid-nmi' }],
-    currentContext: 'e2e',
-  });
   nmi = await startDaemon(
     {
-      kc,
+      kube: kubeClient({ server: cluster.server, ca: Buffer.from(cluster.caPem), token: nmiSaToken }),
       nodeName: NODE,
       listen: { host: '127.0.0.1', port: 0 },
       tokenAudience: 'podid',
