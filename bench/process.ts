@@ -1,7 +1,9 @@
 // Starting a podid server as a child process for benchmarks, and reading its memory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { loadAll } from 'js-yaml';
 import { createInterface } from 'node:readline';
 
 export interface Child {
@@ -24,8 +26,9 @@ export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}): P
     });
     proc.once('exit', (code) => reject(new Error(`podid ${args[0]} exited with ${code} before listening`)));
   });
-  // Keep draining logs so the child never blocks on a full pipe.
-  proc.stdout!.resume();
+  // Keep draining logs so the child never blocks on a full pipe; BENCH_CHILD_LOGS=1 shows them (on stderr).
+  if (process.env.BENCH_CHILD_LOGS) proc.stdout!.pipe(process.stderr);
+  else proc.stdout!.resume();
   const stop = () =>
     new Promise<void>((resolve) => {
       if (proc.exitCode !== null) return resolve();
@@ -40,4 +43,19 @@ export async function memoryMiB(pid: number): Promise<{ rss: number; anon: numbe
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+export const mem = (m: { rss: number; anon: number; file: number }): string =>
+  `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
+
+/** The NODE_OPTIONS flags deploy/base gives a component's container (`webhook`, `nmi`, `controller`): what ships. */
+export function nodeFlagsOf(component: string): string[] {
+  const docs = loadAll(readFileSync(`deploy/base/${component}.yaml`, 'utf8')) as Array<{ kind?: string; spec?: unknown }>;
+  for (const doc of docs) {
+    const spec = (doc?.spec as { template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } })?.template
+      ?.spec;
+    const container = spec?.containers?.find((c) => c.name === component);
+    if (container) return (container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(' ').filter(Boolean);
+  }
+  throw new Error(`deploy/base/${component}.yaml has no container named ${component}`);
 }

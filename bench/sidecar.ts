@@ -3,6 +3,7 @@
 // cold-miss latency (sidecar → NMI → AAD emulator) against calling NMI directly, and memory idle and
 // under load. The emulators and NMI run in this process on loopback.
 
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
@@ -14,14 +15,11 @@ import { startWorld } from '../test/emulators/world.ts';
 import { startLocalNmi } from '../test/local-nmi.ts';
 import { startSidecarProcess } from '../test/sidecar-process.ts';
 import { fmt, runLoad } from './load.ts';
-import { memoryMiB } from './process.ts';
+import { mem, memoryMiB } from './process.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const coldSamples = Number(process.env.BENCH_COLD ?? 200);
-
-const mem = (m: { rss: number; anon: number; file: number }) =>
-  `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
 
 function percentiles(ms: number[]): { p50: number; p99: number } {
   const s = Float64Array.from(ms).sort();
@@ -48,13 +46,29 @@ const imageFlags = (() => {
 })();
 const nodeArgs = process.env.BENCH_SIDECAR_NODE_ARGS !== undefined ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ').filter(Boolean) : imageFlags;
 console.log(`sidecar command line: node ${[...nodeArgs, 'dist/cli/main.js', 'sidecar'].join(' ')}`);
-const sidecar = await startSidecarProcess({
-  nmiUrl: nmi.url,
-  tokenFile,
-  identityHeader: 'bench-header',
-  entry: 'dist/cli/main.js',
-  nodeArgs,
-});
+const sidecarOptions = { nmiUrl: nmi.url, tokenFile, identityHeader: 'bench-header', entry: 'dist/cli/main.js', nodeArgs };
+
+// Launch to ready: spawn to the line announcing both listeners, against the same Node printing one line and exiting.
+const launches = Number(process.env.BENCH_LAUNCHES ?? 20);
+const startMs: number[] = [];
+const bareMs: number[] = [];
+for (let i = 0; i < launches; i++) {
+  let t0 = performance.now();
+  const s = await startSidecarProcess(sidecarOptions);
+  startMs.push(performance.now() - t0);
+  await s.stop();
+  t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(process.execPath, [...nodeArgs, '-e', "process.stderr.write('ready\\n')"], { stdio: ['ignore', 'ignore', 'pipe'] });
+    p.stderr.once('data', () => {
+      bareMs.push(performance.now() - t0);
+      resolve();
+    });
+    p.once('error', reject);
+  });
+}
+
+const sidecar = await startSidecarProcess(sidecarOptions);
 try {
   const pid = sidecar.proc.pid!;
   await new Promise((r) => setTimeout(r, 1000));
@@ -87,22 +101,18 @@ try {
     if (d.status !== 200) throw new Error(`direct NMI request ${i} failed: ${d.status}`);
   }
 
-  await runLoad(() => imds('https://vault.azure.net'), ok, concurrency, 1); // warm-up
-  const baseline = await runLoad(
-    () => get(`${sidecar.healthUrl}/livez`),
-    (r) => r.status === 200,
-    concurrency,
-    seconds,
-  );
-  const cached = await runLoad(() => imds('https://vault.azure.net'), ok, concurrency, seconds);
+  const imdsLoad = {
+    url: `${sidecar.tokenUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent('https://vault.azure.net')}`,
+    headers: { Metadata: 'true' },
+    contains: '"access_token"',
+  };
+  const livez = { url: `${sidecar.healthUrl}/livez` };
+  await runLoad({ ...imdsLoad, concurrency, seconds: 1 }); // warm-up
+  const baseline = await runLoad({ ...livez, concurrency, seconds });
+  const cached = await runLoad({ ...imdsLoad, concurrency, seconds });
   // One app asking at a time, as a pod's SDK does: latency without queueing behind 15 other clients.
-  const single = await runLoad(() => imds('https://vault.azure.net'), ok, 1, seconds);
-  const singleBaseline = await runLoad(
-    () => get(`${sidecar.healthUrl}/livez`),
-    (r) => r.status === 200,
-    1,
-    seconds,
-  );
+  const single = await runLoad({ ...imdsLoad, concurrency: 1, seconds });
+  const singleBaseline = await runLoad({ ...livez, concurrency: 1, seconds });
   const loaded = await memoryMiB(pid);
   const c = percentiles(cold);
   const d = percentiles(direct);
@@ -120,6 +130,11 @@ try {
   console.log(`  cold miss via NMI → AAD emulator    p50 ${c.p50.toFixed(2)} ms  p99 ${c.p99.toFixed(2)} ms  (${coldSamples} new resources, one at a time)`);
   console.log(
     `  NMI called directly, cold           p50 ${d.p50.toFixed(2)} ms  p99 ${d.p99.toFixed(2)} ms  (sidecar adds ${(c.p50 - d.p50).toFixed(2)} ms at p50)`,
+  );
+  const st = percentiles(startMs);
+  const bare = percentiles(bareMs);
+  console.log(
+    `  launch to ready                     p50 ${st.p50.toFixed(1)} ms, p99 ${st.p99.toFixed(1)} ms (${launches} launches); bare node to its first line p50 ${bare.p50.toFixed(1)} ms (${(st.p50 / bare.p50).toFixed(2)}x)`,
   );
   console.log(`  sidecar memory idle                 ${mem(idle)}`);
   console.log(`  sidecar memory after load           ${mem(loaded)}, peak RSS ${loaded.peak.toFixed(1)} MiB`);

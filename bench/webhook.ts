@@ -1,16 +1,19 @@
-// npm run bench:webhook — /mutate throughput and latency against a /healthz baseline on the same server.
+// npm run bench:webhook — /mutate and /validate throughput and latency against a /healthz baseline on the same
+// server, then a sustained /mutate run (60 s) and the server's memory after it and once the load stops.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, createServingCert } from '../certs/generate.ts';
 import { admissionReviewFor, sampleLabeledPod } from '../cli/demo-samples.ts';
-import { httpsAgent, postJson, type JsonReply } from '../common/https-json.ts';
 import { fmt, runLoad } from './load.ts';
-import { memoryMiB, startPodid } from './process.ts';
+import { mem, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const sustainedSeconds = Number(process.env.BENCH_SUSTAINED_SECONDS ?? 60);
+// The webhook's Node flags as deploy/ ships them (its NODE_OPTIONS); BENCH_NODE_OPTIONS overrides them.
+const nodeFlags = process.env.BENCH_NODE_OPTIONS !== undefined ? process.env.BENCH_NODE_OPTIONS.split(' ').filter(Boolean) : nodeFlagsOf('webhook');
 
 const dir = await mkdtemp(join(tmpdir(), 'podid-bench-'));
 const ca = createCA({ commonName: 'bench CA', validityDays: 1 });
@@ -18,40 +21,40 @@ const serving = createServingCert(ca, { commonName: 'localhost', dnsNames: ['loc
 await writeFile(join(dir, 'tls.crt'), serving.certPem);
 await writeFile(join(dir, 'tls.key'), serving.keyPem);
 
-const server = await startPodid([
-  'webhook',
-  '--listen',
-  '127.0.0.1:0',
-  '--tls-cert',
-  join(dir, 'tls.crt'),
-  '--tls-key',
-  join(dir, 'tls.key'),
-  '--shutdown-drain',
-  '0s',
-]);
+const server = await startPodid(
+  ['webhook', '--listen', '127.0.0.1:0', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--shutdown-drain', '0s'],
+  { NODE_OPTIONS: nodeFlags.join(' ') },
+);
 try {
-  const agent = httpsAgent(ca.certPem, true, concurrency);
   const review = admissionReviewFor(sampleLabeledPod());
-  const mutated = (r: JsonReply) => r.status === 200 && typeof (r.body as { response?: { patch?: string } }).response?.patch === 'string';
-  const healthy = (r: JsonReply) => r.status === 200;
+  const deployment = admissionReviewFor(tenContainerDeployment(), { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+  const https = { caPem: ca.certPem, concurrency };
+  const mutate = { ...https, url: `${server.url}/mutate`, method: 'POST', body: review, contains: '"patch":"' } as const;
   const idle = await memoryMiB(server.proc.pid!);
 
-  await runLoad(() => postJson(`${server.url}/mutate`, review, agent), mutated, concurrency, 1); // warm-up
-  const baseline = await runLoad(() => postJson(`${server.url}/healthz`, undefined, agent), healthy, concurrency, seconds);
-  const mutate = await runLoad(() => postJson(`${server.url}/mutate`, review, agent), mutated, concurrency, seconds);
-  const deployment = admissionReviewFor(tenContainerDeployment(), { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
-  const allowed = (r: JsonReply) => r.status === 200 && (r.body as { response?: { allowed?: boolean } }).response?.allowed === true;
-  const validate = await runLoad(() => postJson(`${server.url}/validate`, deployment, agent), allowed, concurrency, seconds);
+  await runLoad({ ...mutate, seconds: 1 }); // warm-up
+  const baseline = await runLoad({ ...https, url: `${server.url}/healthz`, seconds });
+  const mutated = await runLoad({ ...mutate, seconds });
+  const validated = await runLoad({ ...https, url: `${server.url}/validate`, method: 'POST', body: deployment, contains: '"allowed":true', seconds });
   const loaded = await memoryMiB(server.proc.pid!);
+  const sustained = sustainedSeconds > 0 ? await runLoad({ ...mutate, seconds: sustainedSeconds }) : undefined;
+  const afterSustained = await memoryMiB(server.proc.pid!);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const rested = await memoryMiB(server.proc.pid!);
 
-  console.log(`podid webhook benchmark: ${concurrency} keep-alive HTTPS clients, ${seconds} s per run, Node ${process.version}`);
+  console.log(`podid webhook benchmark: ${concurrency} keep-alive HTTPS clients (podid-loadgen), ${seconds} s per run, Node ${process.version}`);
+  console.log(`  server: node ${[...nodeFlags, 'dist/cli/main.js webhook'].join(' ')}`);
   console.log(`  baseline GET /healthz   ${fmt(baseline)}`);
-  console.log(`  POST /mutate            ${fmt(mutate)}`);
-  console.log(`  POST /validate (10 ctr) ${fmt(validate)}`);
-  console.log(`  /mutate vs baseline     ${(mutate.rps / baseline.rps).toFixed(2)}x throughput, ${(mutate.p99ms / baseline.p99ms).toFixed(2)}x p99`);
-  console.log(`  /validate vs baseline   ${(validate.rps / baseline.rps).toFixed(2)}x throughput, ${(validate.p99ms / baseline.p99ms).toFixed(2)}x p99`);
-  console.log(`  server RSS              idle ${idle.rss.toFixed(1)} MiB, after load ${loaded.rss.toFixed(1)} MiB, peak ${loaded.peak.toFixed(1)} MiB`);
-  if (mutate.errors || baseline.errors || validate.errors) process.exitCode = 1;
+  console.log(`  POST /mutate            ${fmt(mutated)}`);
+  console.log(`  POST /validate (10 ctr) ${fmt(validated)}`);
+  console.log(`  /mutate vs baseline     ${(mutated.rps / baseline.rps).toFixed(2)}x throughput, ${(mutated.p99ms / baseline.p99ms).toFixed(2)}x p99`);
+  console.log(`  /validate vs baseline   ${(validated.rps / baseline.rps).toFixed(2)}x throughput, ${(validated.p99ms / baseline.p99ms).toFixed(2)}x p99`);
+  if (sustained) console.log(`  POST /mutate, ${sustainedSeconds} s     ${fmt(sustained)}`);
+  console.log(`  server memory idle      ${mem(idle)}`);
+  console.log(`  after the short runs    ${mem(loaded)}`);
+  if (sustained) console.log(`  after ${sustainedSeconds} s /mutate    ${mem(afterSustained)}, peak RSS ${afterSustained.peak.toFixed(1)} MiB`);
+  console.log(`  10 s after the load     ${mem(rested)}`);
+  if (mutated.errors || baseline.errors || validated.errors || sustained?.errors) process.exitCode = 1;
 } finally {
   await server.stop();
   await rm(dir, { recursive: true, force: true });

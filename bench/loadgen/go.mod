@@ -1,0 +1,3 @@
+module podid.dev/bench/loadgen
+
+go 1.24
