@@ -1,6 +1,6 @@
 // What a route answers, and writing it: JSON (or plain text, for metrics) with its length. Handlers return a
 // Reply instead of writing to the response, so they stay testable and every server writes the same way.
-// Type-only imports: the sidecar uses this and must not load node:http through ESM (see node-http.ts).
+// Type-only imports: the sidecar uses this and must not load node:http through ESM (see builtins.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './http-error.ts';

@@ -3,7 +3,7 @@
 
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import { http, https } from './node-http.ts';
+import { http, https } from './builtins.ts';
 
 export interface RawReply {
   status: number;

@@ -1,6 +1,6 @@
 // Starting and stopping an HTTP(S) server the same way everywhere: listen and report the base URL; close,
 // dropping idle keep-alive connections (or all of them, for test servers). Type-only imports: the sidecar
-// uses this and must not load node:http through ESM (see node-http.ts).
+// uses this and must not load node:http through ESM (see builtins.ts).
 
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';

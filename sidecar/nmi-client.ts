@@ -2,10 +2,9 @@
 // with the pod's projected service-account token, re-read from its file on every call so kubelet
 // rotations are picked up (calls are rare: the cache answers almost everything).
 
-import { readFile } from 'node:fs/promises';
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import { sendRequest } from '../common/http-request.ts';
-import { http } from '../common/node-http.ts';
+import { fs, http } from '../common/builtins.ts';
 import { HEALTH_PATH, bearerHeader, parseSidecarTokenReply, sidecarTokenUrl, type NmiTokenQuery } from '../tokens/nmi-contract.ts';
 import type { Token } from '../tokens/wire.ts';
 
@@ -23,7 +22,7 @@ export function nmiClient(nmiUrl: string, tokenFile: string, timeoutMs = 10_000)
     async token(req) {
       let saToken: string;
       try {
-        saToken = (await readFile(tokenFile, 'utf8')).trim();
+        saToken = (await fs.promises.readFile(tokenFile, 'utf8')).trim();
       } catch (err) {
         throw unavailable(503, `cannot read the service-account token file ${tokenFile}${errnoSuffix(err)}`, { cause: err });
       }

@@ -6,7 +6,7 @@ import { asHttpError, causeChain, HttpError } from '../common/http-error.ts';
 import { errorReply, ok, readBody, send, urlTooLong, type Reply } from '../common/http-reply.ts';
 import { SidecarMetrics } from './metrics.ts';
 import type { ListenAddress } from '../common/listen.ts';
-import { http } from '../common/node-http.ts';
+import { http } from '../common/builtins.ts';
 import { applyLimits, closeServer, defaultServerLimits, listenOn, type ServerLimits } from '../common/serve.ts';
 import type { NmiClient } from './nmi-client.ts';
 import { TokenCache } from '../tokens/token-cache.ts';

@@ -1,7 +1,7 @@
 // The token APIs Azure SDKs already speak, as pure functions: request parsing (IMDS and App Service
 // flavours) and response bodies. See ../shared design notes §2; numbers are strings, as IMDS sends them.
 
-import { timingSafeEqual } from 'node:crypto';
+import { crypto } from '../common/builtins.ts';
 import { HttpError } from '../common/http-error.ts';
 import type { IdentitySelector } from '../identity/select.ts';
 
@@ -139,7 +139,7 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === b.length && crypto().timingSafeEqual(a, b);
 }
 
 export function parseAppServiceRequest(url: URL, headers: Headers, expectedHeader: string): TokenRequest | HttpError {
