@@ -35,6 +35,8 @@ export interface LoadSpec {
   contains?: string;
   concurrency: number;
   seconds: number;
+  /** Requests per second in all, paced (open loop); unset: as fast as the clients go (closed loop). */
+  rate?: number;
 }
 
 const source = resolve(import.meta.dirname, 'loadgen');
@@ -59,6 +61,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   try {
     const args = ['-url', spec.url, '-method', spec.method ?? 'GET', '-c', String(spec.concurrency), '-d', String(spec.seconds)];
     args.push('-status', String(spec.status ?? 200));
+    if (spec.rate) args.push('-rate', String(spec.rate));
     if (spec.contains) args.push('-contains', spec.contains);
     if (spec.body !== undefined) {
       await writeFile(join(dir, 'body.json'), JSON.stringify(spec.body));

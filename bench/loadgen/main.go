@@ -50,6 +50,7 @@ func main() {
 	contains := flag.String("contains", "", "a string a successful reply's body contains")
 	rotateName := flag.String("rotate-header", "", "a header whose value changes per request, taken in turn from -rotate-values")
 	rotateFile := flag.String("rotate-values", "", "file with one value per line for -rotate-header")
+	rate := flag.Float64("rate", 0, "requests per second in all (open loop, paced); 0: as fast as the clients go")
 	var hs headers
 	flag.Var(&hs, "H", "a request header, 'Name: value' (repeatable)")
 	flag.Parse()
@@ -102,6 +103,17 @@ func main() {
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	want := []byte(*contains)
 
+	// Paced: a ticket per request at the given rate; a client waits for one before sending.
+	var tickets chan struct{}
+	if *rate > 0 {
+		tickets = make(chan struct{}, *clients)
+		go func() {
+			interval := time.Duration(float64(time.Second) / *rate)
+			for t := time.NewTicker(interval); ; <-t.C {
+				tickets <- struct{}{}
+			}
+		}()
+	}
 	var next atomic.Uint64
 	var mu sync.Mutex
 	var latencies []time.Duration
@@ -118,6 +130,13 @@ func main() {
 			ownErrors := 0
 			ownFirst := ""
 			for time.Now().Before(deadline) {
+				if tickets != nil {
+					select {
+					case <-tickets:
+					case <-time.After(time.Until(deadline)):
+						continue
+					}
+				}
 				req, err := http.NewRequest(*method, *url, bytes.NewReader(body))
 				if err != nil {
 					fail(err.Error())
