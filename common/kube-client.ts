@@ -114,7 +114,8 @@ const TOKEN_FILE_REREAD_MS = 60_000;
 export function kubeClient(creds: KubeCredentials): KubeClient {
   const agent = new Agent({
     keepAlive: true,
-    maxSockets: 16,
+    // Each watch holds a connection for its lifetime (NMI 5, the controller 8); the rest serve requests.
+    maxSockets: 32,
     ca: creds.ca,
     cert: creds.cert,
     key: creds.key,
