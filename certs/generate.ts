@@ -1,7 +1,8 @@
 // A CA and serving certificates with node-forge (RSA 2048, SHA-256).
 
 import { randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import type forgeTypes from 'node-forge';
+import { forge } from '../common/forge.ts';
 
 export interface CertPair {
   certPem: string;
@@ -27,8 +28,8 @@ const DAY_MS = 86_400_000;
 /** node-forge writes CRLF line ends; everything podid stores and compares uses LF. */
 const lf = (pem: string) => pem.replace(/\r\n/g, '\n');
 
-function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number, now: Date): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
+function newCertificate(publicKey: forgeTypes.pki.PublicKey, validityDays: number, now: Date): forgeTypes.pki.Certificate {
+  const cert = forge().pki.createCertificate();
   cert.publicKey = publicKey;
   // A positive serial: 16 random bytes with the top bit cleared.
   const serial = randomBytes(16);
@@ -42,7 +43,7 @@ function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number, no
 }
 
 export function createCA(opts: CaOptions): CertPair {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = forge().pki.rsa.generateKeyPair({ bits: 2048 });
   const cert = newCertificate(keys.publicKey, opts.validityDays, opts.now ?? new Date());
   const subject = [{ name: 'commonName', value: opts.commonName }];
   cert.setSubject(subject);
@@ -52,14 +53,14 @@ export function createCA(opts: CaOptions): CertPair {
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(forge.pki.privateKeyToPem(keys.privateKey)) };
+  cert.sign(keys.privateKey, forge().md.sha256.create());
+  return { certPem: lf(forge().pki.certificateToPem(cert)), keyPem: lf(forge().pki.privateKeyToPem(keys.privateKey)) };
 }
 
 export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair {
-  const caCert = forge.pki.certificateFromPem(ca.certPem);
-  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const caCert = forge().pki.certificateFromPem(ca.certPem);
+  const caKey = forge().pki.privateKeyFromPem(ca.keyPem);
+  const keys = forge().pki.rsa.generateKeyPair({ bits: 2048 });
   const cert = newCertificate(keys.publicKey, opts.validityDays, opts.now ?? new Date());
   cert.setSubject([{ name: 'commonName', value: opts.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
@@ -74,8 +75,8 @@ export function createServingCert(ca: CertPair, opts: ServingOptions): CertPair 
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(forge.pki.privateKeyToPem(keys.privateKey)) };
+  cert.sign(caKey, forge().md.sha256.create());
+  return { certPem: lf(forge().pki.certificateToPem(cert)), keyPem: lf(forge().pki.privateKeyToPem(keys.privateKey)) };
 }
 
 /** The names a webhook Service is reached by. */

@@ -4,7 +4,7 @@
 
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { forge as forgeModule } from '../common/forge.ts';
 import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
 
 export type SecretData = Readonly<Record<string, Buffer>>;
@@ -28,9 +28,6 @@ function fromPem(pem: string, password?: string): { certPem: string; keyPem: str
   }
   return { certPem: cert, keyPem: key.export({ format: 'pem', type: 'pkcs8' }).toString() };
 }
-
-/** node-forge, for PKCS#12 (Node's crypto cannot open it), loaded with the first such Secret: ~11 MiB otherwise spared. */
-const forgeModule = (): typeof import('node-forge') => createRequire(import.meta.url)('node-forge') as typeof import('node-forge');
 
 function fromPkcs12(der: Buffer, password: string): { certPem: string; keyPem: string } {
   const forge = forgeModule();
