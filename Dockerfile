@@ -41,8 +41,10 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 USER 65532:65532
 # --single-threaded: no V8 worker threads (the sidecar serves one pod: 34 → 16 MiB after load, same throughput);
-# --max-semi-space-size=1: a smaller young generation (~5 MiB less after load). Measured by bench:sidecar.
-ENTRYPOINT ["/nodejs/bin/node", "--single-threaded", "--max-semi-space-size=1", "/app/dist/cli/main.js"]
+# --max-semi-space-size=1: a smaller young generation (~5 MiB less after load); --max-old-space-size=16: the
+# sidecar's heap is a few MiB (at most --max-tokens tokens), and the cap makes V8 collect before it grows
+# (27.7 → 21.3 MiB private after load, 12.4 → 11.3 idle, same throughput). Measured by bench:sidecar.
+ENTRYPOINT ["/nodejs/bin/node", "--single-threaded", "--max-semi-space-size=1", "--max-old-space-size=16", "/app/dist/cli/main.js"]
 CMD ["sidecar"]
 
 # Debian slim rather than distroless: NMI's metadata interception runs iptables (Debian's, nft and legacy).

@@ -57,7 +57,7 @@ describe('Dockerfile', () => {
     // [node, ...node flags, script]: this machine's Node 24 stands in for the image's, with the image's flags.
     const ep = sidecar.entrypoint!;
     const at = ep.findIndex((a) => a.endsWith('.js'));
-    expect(ep.slice(1, at)).toEqual(['--single-threaded', '--max-semi-space-size=1']);
+    expect(ep.slice(1, at)).toEqual(['--single-threaded', '--max-semi-space-size=1', '--max-old-space-size=16']);
     const run = (args: string[]) =>
       spawnSync(process.execPath, [...ep.slice(1, at), join(sidecar.root, ep[at]!), ...ep.slice(at + 1), ...args], {
         cwd: join(sidecar.root, sidecar.workdir),
