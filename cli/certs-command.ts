@@ -3,6 +3,8 @@
 
 import type { CertSettings } from '../certs/plan.ts';
 import { reconcileCerts, type ReconcileOptions } from '../certs/reconcile.ts';
+import { kubeCertStore } from '../certs/kube-store.ts';
+import { kubeClient, kubeCredentials, type KubeClient } from '../common/kube-client.ts';
 import { createLogger } from '../common/log.ts';
 import { kubeconfigFlag, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, types, type FlagType, type FlagValues } from './flags.ts';
@@ -41,12 +43,10 @@ export function certOptionsFrom(v: CertValues, writeDir?: string): ReconcileOpti
   return { secretName: v['secret-name'], namespace: v.namespace, settings, writeDir };
 }
 
-/** Loads the Kubernetes client only when certificates are managed: it roughly doubles the webhook's memory. */
-export async function certStoreFrom(v: CertValues) {
-  const { kubeCertStore } = await import('../certs/kube-store.ts');
-  const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
+/** The certificates' Secret and webhook configurations, through `kube`. */
+export function certStoreFrom(v: CertValues, kube: KubeClient) {
   const name = v['webhook-config-name'];
-  return kubeCertStore(kubeClient(kubeCredentials(v.kubeconfig)), {
+  return kubeCertStore(kube, {
     namespace: v.namespace,
     secretName: v['secret-name'],
     mutatingConfig: name,
@@ -63,7 +63,10 @@ export const certsInitCommand = defineCommand({
     'log-level': logLevelFlag('info', 'pino level'),
   },
   async run(v) {
-    const result = await reconcileCerts(await certStoreFrom(v), certOptionsFrom(v, v['write-dir']), createLogger('certs', v['log-level']));
+    const kube = kubeClient(kubeCredentials(v.kubeconfig));
+    const result = await reconcileCerts(certStoreFrom(v, kube), certOptionsFrom(v, v['write-dir']), createLogger('certs', v['log-level'])).finally(() =>
+      kube.close(),
+    );
     process.stdout.write(`${result.reasons.length ? result.reasons.join('\n') : 'certificates are current'}\n`);
     return 0;
   },

@@ -10,6 +10,7 @@ import { identityHints, type IdentityHints } from '../webhook/identity-hints.ts'
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
 import { NETRAW_MODES, NETRAW_SCOPES, defaultValidationConfig, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
+import { kubeClient, kubeCredentials, type KubeClient } from '../common/kube-client.ts';
 import { MODES } from '../common/mode.ts';
 import { logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagType, type FlagValues } from './flags.ts';
@@ -131,18 +132,22 @@ export const webhookCommand = defineCommand({
   flags: webhookFlags,
   async run(v) {
     const logger = createLogger('webhook', v['log-level']);
+    // One API client for the pod lookup, the certificates and the hints, made when the first of them needs it.
+    let client: KubeClient | undefined;
+    const kube = () => (client ??= kubeClient(kubeCredentials(v.kubeconfig)));
     const hints = new IdentityHintsFeed();
     const base = webhookSettingsFrom(v);
-    const sidecarImage = v['sidecar-image-from'] ? await sidecarImageFromPod(v, base.injection.sidecarImage, logger) : base.injection.sidecarImage;
+    const sidecarImage = v['sidecar-image-from'] ? await sidecarImageFromPod(v, base.injection.sidecarImage, logger, kube) : base.injection.sidecarImage;
     const settings = { ...base, injection: { ...base.injection, sidecarImage }, identityHints: v['identity-hints'] ? hints.hints : undefined };
-    const certLoop = v['manage-certs'] ? await startCertLoop(v, logger) : undefined;
+    const certLoop = v['manage-certs'] ? await startCertLoop(v, logger, kube) : undefined;
     const running = await startWebhook(settings, logger);
-    if (v['identity-hints']) hints.start(v, logger);
+    if (v['identity-hints']) hints.start(v, logger, kube);
     const signal = await untilSignal();
     logger.info({ signal }, 'shutting down');
     certLoop?.stop();
     hints.stop();
     await running.close(v['shutdown-drain']);
+    client?.close();
     return 0;
   },
 });
@@ -151,14 +156,12 @@ export const webhookCommand = defineCommand({
  * The image of a container of the webhook's own pod (`--sidecar-image-from POD/CONTAINER`, the pod in the webhook's
  * namespace): an image field every image tool rewrites, unlike an env value. Falls back to --sidecar-image.
  */
-async function sidecarImageFromPod(v: WebhookValues, fallback: string, logger: Logger): Promise<string> {
+async function sidecarImageFromPod(v: WebhookValues, fallback: string, logger: Logger, kube: () => KubeClient): Promise<string> {
   const [pod, container] = v['sidecar-image-from']!.split('/');
   if (!pod || !container) throw new UsageError(`--sidecar-image-from must be POD/CONTAINER, got ${JSON.stringify(v['sidecar-image-from'])}`);
   try {
-    const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
-    const kube = kubeClient(kubeCredentials(v.kubeconfig));
     type Spec = { spec?: { initContainers?: { name: string; image?: string }[]; containers?: { name: string; image?: string }[] } };
-    const p = await kube.request<Spec>('GET', `/api/v1/namespaces/${v.namespace}/pods/${pod}`).finally(() => kube.close());
+    const p = await kube().request<Spec>('GET', `/api/v1/namespaces/${v.namespace}/pods/${pod}`);
     const image = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].find((c) => c.name === container)?.image;
     if (image) {
       logger.info({ image, from: `${v.namespace}/${pod}/${container}` }, 'sidecar image from the webhook pod');
@@ -172,10 +175,10 @@ async function sidecarImageFromPod(v: WebhookValues, fallback: string, logger: L
 }
 
 /** Certificates first (the server needs them to start), then a reconcile every --certs-interval. */
-async function startCertLoop(v: WebhookValues, logger: Logger) {
+async function startCertLoop(v: WebhookValues, logger: Logger, kube: () => KubeClient) {
   const dir = v['certs-dir'];
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  return runCertLoop(await certStoreFrom(v), certOptionsFrom(v, dir), v['certs-interval'], logger);
+  return runCertLoop(certStoreFrom(v, kube()), certOptionsFrom(v, dir), v['certs-interval'], logger);
 }
 
 /**
@@ -187,13 +190,12 @@ class IdentityHintsFeed {
   private stopInformers?: () => void;
   readonly hints: IdentityHints = (pod) => this.current?.(pod);
 
-  start(v: WebhookValues, logger: Logger): void {
+  start(v: WebhookValues, logger: Logger, kube: () => KubeClient): void {
     void (async () => {
       const { IdentityStore } = await import('../identity/store.ts');
-      const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
       const { startInformers } = await import('../nmi/kube.ts');
       const store = new IdentityStore();
-      this.stopInformers = await startInformers(kubeClient(kubeCredentials(v.kubeconfig)), store, logger, () => {});
+      this.stopInformers = await startInformers(kube(), store, logger, () => {});
       this.current = identityHints((pod) => store.objectsFor(pod), { forceNamespaced: false, standard: v.mode === 'standard' });
       logger.info(store.counts, 'identity hints on: podid CRDs synced');
     })().catch((err: unknown) => logger.warn({ err }, 'identity hints off: the podid CRDs cannot be read'));
