@@ -167,9 +167,14 @@ export class Reconciler {
     if (!w.actual) return true;
     const plan = planTarget(this.planInput(w, w.actual));
     if (plan.requests.length > 0 || plan.owned.size !== w.owned.size) return true;
-    w.unneededSince = plan.unneededSince;
-    if (plan.nextRemovalAt !== undefined && !w.running) this.retryLater(w.target.key, w, Math.max(0, plan.nextRemovalAt - this.now()));
+    if (!w.running) this.keepGrace(w, plan);
     return false;
+  }
+
+  /** Keeps when each identity became unneeded, and checks the target again when the first grace period ends. */
+  private keepGrace(w: Worker, plan: ReturnType<typeof planTarget>): void {
+    w.unneededSince = plan.unneededSince;
+    if (plan.nextRemovalAt !== undefined) this.retryLater(w.target.key, w, Math.max(0, plan.nextRemovalAt - this.now()));
   }
 
   private planInput(w: Worker, actual: TargetState) {
@@ -296,7 +301,7 @@ export class Reconciler {
     w.owned = plan.owned;
     w.unneededSince = plan.unneededSince;
     if (changed) await this.s.ownership.save(w.target, w.owned);
-    if (plan.nextRemovalAt !== undefined) this.retryLater(w.target.key, w, Math.max(0, plan.nextRemovalAt - this.now()));
+    this.keepGrace(w, plan);
   }
 
   private async call<T>(method: 'GET' | 'PATCH', fn: () => Promise<T>): Promise<T> {
