@@ -8,9 +8,10 @@ import { KubeError } from './kube-client.ts';
 /** Status and Retry-After of a failed call from either client. */
 function failure(err: unknown): { status?: number; retryAfter?: number } {
   if (err instanceof KubeError) return { status: err.status, retryAfter: err.retryAfterSeconds };
-  const e = err as { code?: unknown; headers?: Record<string, string> } | undefined;
-  const isApiException = (err as Error | undefined)?.constructor?.name === 'ApiException';
-  return isApiException && typeof e?.code === 'number' ? { status: e.code, retryAfter: Number(e.headers?.['retry-after']) } : {};
+  // client-node's ApiException: a numeric HTTP `code` and the response `headers` (socket errors' codes are strings).
+  const e = err as { code?: unknown; headers?: unknown } | undefined;
+  if (typeof e?.code !== 'number' || !e.headers || typeof e.headers !== 'object') return {};
+  return { status: e.code, retryAfter: Number((e.headers as Record<string, string>)['retry-after']) };
 }
 
 export async function withRetry<T>(call: () => Promise<T>, attempts = 5, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
