@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the real control plane (and OPA) for podid's end-to-end tests from published Go modules (no downloads of
-# prebuilt binaries): etcd, kube-apiserver, kube-controller-manager and kubectl, into .cache/bin.
+# Builds the real control plane and node (and OPA, Kyverno, helm) for podid's end-to-end tests from published Go
+# modules (no downloads of prebuilt binaries): etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+# kubelet and kube-proxy, into .cache/bin. The node's Debian parts (containerd, runc, CNI plugins) come from
+# test/node/setup.sh.
 # Cached: skipped when the binaries exist and were built from the same go.mod/go.sum.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,7 +31,8 @@ build_tool opa opa github.com/open-policy-agent/opa
 [ -d "$here/../helm" ] && build_tool helm helm helm.sh/helm/v3/cmd/helm
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-   && [ -x "$bin/etcd" ] && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kubectl" ]; then
+   && [ -x "$bin/etcd" ] && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kubectl" ] \
+   && [ -x "$bin/kube-scheduler" ] && [ -x "$bin/kubelet" ] && [ -x "$bin/kube-proxy" ]; then
   echo "control plane binaries are cached in $bin"
   exit 0
 fi
@@ -37,7 +40,7 @@ command -v go >/dev/null || { echo "test/cluster/build.sh: Go is required to bui
 mkdir -p "$bin"
 cd "$here"
 start=$(date +%s)
-echo "building etcd, kube-apiserver, kube-controller-manager and kubectl (cold: ~10 minutes on 2 cores)…"
+echo "building etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet and kube-proxy (cold: ~12 minutes on 2 cores)…"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # etcd's server module root is its main package; go build names the binary after the last path element ("v3").
@@ -45,7 +48,8 @@ go build -trimpath -o "$tmp/etcd" go.etcd.io/etcd/server/v3
 kver="$(awk '$1 == "k8s.io/kubernetes" { print $2 }' go.mod)"
 minor="$(echo "$kver" | cut -d. -f2)"
 ldflags="-X k8s.io/component-base/version.gitVersion=$kver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
-go build -trimpath -ldflags "$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
+go build -trimpath -ldflags "$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 mv "$tmp"/* "$bin/"
 echo "$want" > "$stamp"
 echo "built in $(( $(date +%s) - start ))s into $bin"

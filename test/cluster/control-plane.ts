@@ -1,6 +1,7 @@
-// A real control plane on loopback for end-to-end tests: etcd, kube-apiserver and (optionally)
-// kube-controller-manager from .cache/bin (test/cluster/build.sh), in a temp dir, on free ports.
-// No kubelet: pods stay Pending, and their admitted spec is what tests read.
+// A real control plane for end-to-end tests: etcd, kube-apiserver and (optionally) kube-controller-manager from
+// .cache/bin (test/cluster/build.sh), in a temp dir, on free ports. On loopback; or, with `nodeIP`, the apiserver
+// serves on the node's address too, so that the real node (test/node/node.ts) and its pods reach it (pods through
+// the `kubernetes` Service, whose endpoint the apiserver keeps), and the controller manager runs what a node needs.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -26,7 +27,13 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Extra kube-apiserver flags. */
   apiserverArgs?: string[];
+  /** The real node's address (test/cluster/in-netns.sh puts it on the namespace's veth): serve there for it. */
+  nodeIP?: string;
 }
+
+/** What a real node needs of the controller manager besides workloads: node lifecycle (the not-ready taint goes once
+ * the node is Ready), the kube-root-ca.crt ConfigMap of projected token volumes, and pod GC. */
+const NODE_CONTROLLERS = ['node-lifecycle-controller', 'root-ca-certificate-publisher-controller', 'pod-garbage-collector-controller'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -119,8 +126,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const certDir = join(dir, 'apiserver-certs');
     const apiserver = start(dir, 'kube-apiserver', [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${opts.nodeIP ?? '127.0.0.1'}`,
+      `--advertise-address=${opts.nodeIP ?? '127.0.0.1'}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${certDir}`,
       '--service-cluster-ip-range=10.0.0.0/24',
@@ -130,12 +137,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '--authorization-mode=RBAC',
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       '--allow-privileged=true',
-      '--endpoint-reconciler-type=none',
+      // With a node, the apiserver keeps the `kubernetes` Service's endpoint (pods' in-cluster config dials it), and
+      // dials kubelets by the address they report (node names resolve nowhere here).
+      ...(opts.nodeIP ? ['--kubelet-preferred-address-types=InternalIP'] : ['--endpoint-reconciler-type=none']),
       '--profiling=false',
       ...(opts.apiserverArgs ?? []),
     ]);
     procs.push(apiserver);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${opts.nodeIP ?? '127.0.0.1'}:${apiPort}`;
     let caPem = '';
     await waitFor(
       'kube-apiserver',
@@ -167,7 +176,20 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${join(certDir, 'apiserver.crt')}`,
         '--use-service-account-credentials',
-        '--controllers=serviceaccount-controller,serviceaccount-token-controller,deployment-controller,replicaset-controller,daemonset-controller,endpointslice-controller,job-controller,cronjob-controller,garbage-collector-controller,namespace-controller',
+        `--controllers=${[
+          'serviceaccount-controller',
+          'serviceaccount-token-controller',
+          'deployment-controller',
+          'replicaset-controller',
+          'daemonset-controller',
+          'endpointslice-controller',
+          'job-controller',
+          'cronjob-controller',
+          'garbage-collector-controller',
+          'namespace-controller',
+          ...(opts.nodeIP ? NODE_CONTROLLERS : []),
+        ].join(',')}`,
+        ...(opts.nodeIP ? ['--node-monitor-grace-period=20s'] : []),
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
         `--secure-port=${await freePort()}`,

@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package cluster pins the control-plane binaries podid's end-to-end tests run.
+// Package cluster pins the control-plane and node binaries podid's end-to-end tests run.
 package cluster
 
 import (
@@ -8,4 +8,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )

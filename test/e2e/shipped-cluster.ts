@@ -1,48 +1,90 @@
 // podid's manifests run as a cluster runs them, for the suites that test what ships (shipped.e2e.ts,
-// standard.e2e.ts): nodes registered like the cloud provider registers them, pods scheduled on them, their podid
-// containers started by kubelet.ts, everything removed afterwards (bound pods have no kubelet to confirm their
-// deletion, so they are removed with --force).
+// standard.e2e.ts, node.e2e.ts): the real node's kubelet runs the pods the scheduler puts on it, from the images
+// test/node/images.ts imported into its containerd; the apiserver reaches the webhook through its Service, which
+// kube-proxy's iptables rules route to the webhook's pods.
+//
+// Where the emulated Azure is, the node's operator says in a kustomize overlay of the shipped base (emulatorOverlay):
+// the authority host, the CA that signs the emulators' certificates (a hostPath, read-only), the log level. The base
+// itself is applied unchanged; the IMDS emulator answers at the real metadata address inside the suite's namespace,
+// so NMI's default --imds-url stays as shipped.
 
-import type { ClusterInfo } from './global-setup.ts';
-import { addLoopbackAddress, bindPod, markReadyWhenProbed, runContainer, type RunningContainer } from './kubelet.ts';
-import { api, kubeJson, kubectl } from './kube.ts';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { ClusterInfo, NodeInfo } from './global-setup.ts';
+import { eventually, kube, kubeJson, kubectl } from './kube.ts';
 
 export const SYSTEM = 'podid-system';
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** The emulators' coordinates, as the overlay gives them to podid's containers. */
+export interface EmulatorEnv {
+  /** The emulators' CA certificate file (its directory is mounted read-only at the same path). */
+  caFile: string;
+  env: Record<string, string>;
+}
+
+/** The workloads that talk to Azure, by kind, name and container. */
+export const NMI = ['DaemonSet', 'podid-nmi', 'nmi'] as const;
+export const CONTROLLER = ['Deployment', 'podid-controller', 'controller'] as const;
+
+/** A kustomize overlay of `base` (a folder of this repo) that points `targets` at the emulators. */
+export async function emulatorOverlay(
+  dir: string,
+  base: string,
+  emulators: EmulatorEnv,
+  targets: ReadonlyArray<readonly [string, string, string]>,
+): Promise<string> {
+  const overlay = join(dir, 'overlay');
+  await mkdir(overlay, { recursive: true });
+  const caDir = dirname(emulators.caFile);
+  // A public certificate only; the containers run as other users than the test (the controller as 65532).
+  await chmod(caDir, 0o755);
+  const env = Object.entries(emulators.env).map(([name, value]) => ({ name, value }));
+  // Strategic merge: env, mounts and volumes are merged by name into what the base has.
+  const patch = (kind: string, name: string, container: string) => ({
+    target: { kind, name },
+    patch: JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind,
+      metadata: { name },
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: container, env, volumeMounts: [{ name: 'e2e-emulator-ca', mountPath: caDir, readOnly: true }] }],
+            volumes: [{ name: 'e2e-emulator-ca', hostPath: { path: caDir, type: 'Directory' } }],
+          },
+        },
+      },
+    }),
+  });
+  await writeFile(
+    join(overlay, 'kustomization.yaml'),
+    JSON.stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: [relative(overlay, join(ROOT, base))],
+      patches: targets.map(([kind, name, container]) => patch(kind, name, container)),
+    }),
+  );
+  return overlay;
+}
+
+const ready = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
 export class ShippedCluster {
-  readonly running: RunningContainer[] = [];
-  private readonly bound: Array<[string, string]> = [];
-  private readonly nodes: string[] = [];
-  private readonly cluster: ClusterInfo;
-  private readonly dir: string;
-  /** What the nodes' environment adds: where the emulated Azure is. Never overrides a pod spec. */
-  private readonly nodeEnv: Record<string, string>;
+  readonly cluster: ClusterInfo;
+  readonly node: NodeInfo;
 
-  constructor(cluster: ClusterInfo, dir: string, nodeEnv: Record<string, string>) {
+  constructor(cluster: ClusterInfo, node: NodeInfo) {
     this.cluster = cluster;
-    this.dir = dir;
-    this.nodeEnv = nodeEnv;
+    this.node = node;
   }
 
   /** Removes another suite's podid install (its webhooks would refuse labeled pods; its certificates are its own). */
   async uninstall(): Promise<void> {
     await kubectl(this.cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
-    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found']);
+    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found', '--wait=true']);
     await kubectl(this.cluster, ['delete', 'secret', 'podid-webhook-tls', '-n', SYSTEM, '--ignore-not-found']);
-  }
-
-  /** A Linux node with an internal IP (on loopback here) and, for standard mode, an Azure provider ID. */
-  async node(name: string, ip: string, providerID?: string): Promise<void> {
-    addLoopbackAddress(ip);
-    const r = await api(this.cluster, 'POST', '/api/v1/nodes', {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': name } },
-      spec: providerID ? { providerID } : {},
-    });
-    if (r.status !== 201) throw new Error(`node ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-    this.nodes.push(name);
-    await api(this.cluster, 'PUT', `/api/v1/nodes/${name}/status`, { ...r.body, status: { addresses: [{ type: 'InternalIP', address: ip }] } });
   }
 
   async pods(ns: string, selector: string): Promise<any[]> {
@@ -59,38 +101,46 @@ export class ShippedCluster {
     return newest ? this.pods(ns, `pod-template-hash=${newest.metadata.labels['pod-template-hash']}`) : [];
   }
 
-  /** Schedules a pod on `node` (as the scheduler would) and reports it Running with `podIP`, no container started. */
-  async schedule(pod: any, node: string, podIP: string, hostIP: string): Promise<any> {
-    if (!pod.spec.nodeName) await bindPod(this.cluster, pod.metadata.namespace, pod.metadata.name, node);
-    this.bound.push([pod.metadata.namespace, pod.metadata.name]);
-    return (await api(this.cluster, 'GET', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`)).body;
+  /** Waits until `count` pods matching `selector` are Ready on the node (their probes passed, as the kubelet ran them). */
+  async readyPods(ns: string, selector: string, count = 1, timeoutMs = 120_000): Promise<any[]> {
+    return eventually(
+      `${count} Ready pod(s) ${ns}/${selector}`,
+      async () => {
+        const pods = (await this.pods(ns, selector)).filter(ready);
+        return pods.length >= count ? pods : undefined;
+      },
+      timeoutMs,
+    );
   }
 
-  /** Schedules a pod, runs one of its podid containers and reports it Ready once its probe passes. */
-  async start(pod: any, container: string, at: { node: string; podIP: string; hostIP: string }): Promise<RunningContainer> {
-    addLoopbackAddress(at.podIP);
-    const fresh = await this.schedule(pod, at.node, at.podIP, at.hostIP);
-    const c = await runContainer(this.cluster, fresh, container, { podIP: at.podIP, hostIP: at.hostIP, dir: this.dir, nodeEnv: this.nodeEnv });
-    this.running.push(c);
-    await markReadyWhenProbed(this.cluster, fresh, container, at, c);
-    return c;
+  /** Waits until one container of a pod is running and ready (a native sidecar, while the app's image is absent). */
+  async containerReady(ns: string, pod: string, container: string, timeoutMs = 120_000): Promise<any> {
+    return eventually(
+      `container ${container} of ${ns}/${pod} to be ready`,
+      async () => {
+        const p = await kubeJson(this.cluster, ['get', 'pod', pod, '-n', ns]);
+        const st = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find((s: any) => s.name === container);
+        return st?.ready && st.state?.running ? p : undefined;
+      },
+      timeoutMs,
+    );
   }
 
-  /** A pod the node's kubelet has finished: removed at once. */
-  async forceDelete(ns: string, names: string[]): Promise<void> {
-    if (names.length) await kubectl(this.cluster, ['delete', 'pod', ...names, '-n', ns, '--force', '--grace-period=0', '--ignore-not-found']);
+  /** `kubectl exec` into a container: the kubelet and containerd run the command in the pod's namespaces. */
+  async exec(ns: string, pod: string, container: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return kubectl(this.cluster, ['exec', '-n', ns, pod, '-c', container, '--', ...argv]);
+  }
+
+  async logs(ns: string, pod: string, container: string): Promise<string> {
+    return kube(this.cluster, ['logs', '-n', ns, pod, '-c', container]);
   }
 
   async cleanup(): Promise<void> {
-    await Promise.all(this.running.map((c) => c.stop()));
-    if (process.env.PODID_E2E_LOG_LEVEL) for (const c of this.running) console.log(`--- ${c.name}\n${c.output()}`);
-    for (const [ns, name] of this.bound) await this.forceDelete(ns, [name]);
-    for (const node of this.nodes) await kubectl(this.cluster, ['delete', 'node', node, '--ignore-not-found']);
     await kubectl(this.cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
     // What the real servers wrote: the webhook's certificate Secret, the controller's Lease and ownership records.
     await kubectl(this.cluster, ['delete', 'secret', 'podid-webhook-tls', '-n', SYSTEM, '--ignore-not-found']);
     await kubectl(this.cluster, ['delete', 'lease', 'podid-controller', '-n', SYSTEM, '--ignore-not-found']);
     await kubectl(this.cluster, ['delete', 'configmap', '-l', 'podid.io/arm-ownership', '-n', SYSTEM, '--ignore-not-found']);
-    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found']);
+    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found', '--wait=true']);
   }
 }

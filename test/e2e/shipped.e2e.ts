@@ -1,34 +1,34 @@
-// podid as shipped: `kubectl apply -k deploy/` unchanged (no rewritten clientConfig), then the real `podid webhook`,
-// `podid nmi` and `podid controller` commands started from the pods the cluster made of those manifests
-// (kubelet.ts), reached the way a cluster reaches them: the apiserver dials the webhook Service's cluster IP,
-// a userspace kube-proxy (service-proxy.ts) forwards to the ready endpoint the EndpointSlice controller lists.
+// podid as shipped: `kubectl apply -k deploy/` unchanged (no rewritten clientConfig; an overlay only says where the
+// emulated Azure is), then the real `podid webhook`, `podid nmi` and `podid controller` as containers on the real
+// node (test/node/node.ts), from the images built by the Dockerfile's steps, reached the way a cluster reaches them:
+// the apiserver dials the webhook Service's cluster IP and kube-proxy's rules take it to a ready webhook pod.
 // Then aad-pod-identity's manifests, as its docs and demo show them (test/e2e/corpus), are applied unchanged and
 // each outcome is asserted: every pod created, none holding NET_RAW, a token for each identity type through the
-// injected sidecar, warnings where podid will not serve, the printer columns for both casings, and a Deployment
-// created before podid that is scaled after it.
+// injected sidecar running in the pod, warnings where podid will not serve, the printer columns for both casings,
+// and a Deployment created before podid that is scaled after it.
 
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startImds, type RunningImds } from '../emulators/imds.ts';
 import { startWorld, type World } from '../emulators/world.ts';
+import { addNodeAddress, IMDS_IP } from '../node/network.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
-import { proxyService, type ServiceProxy } from './service-proxy.ts';
-import { ShippedCluster, SYSTEM } from './shipped-cluster.ts';
+import { emulatorOverlay, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
+import { askSidecar } from './sidecar-call.ts';
 
 const cluster = inject('cluster');
 const ROOT = resolve(import.meta.dirname, '../..');
 const NS = 'corpus';
 const OTHER_NS = 'corpus-team-a';
-const NODE = 'aks-nodepool1-00000000-vmss000000';
-const NODE_IP = '10.240.0.4';
-const IPS = { webhook: '10.244.0.10', controller: '10.244.0.11' };
-let podIPs = 20;
+const node = inject('node');
 let dir: string;
 let world: World;
-let proxy: ServiceProxy;
+let imds: RunningImds;
 let k: ShippedCluster;
+let webhookClusterIP: string;
 const vars: Record<string, string> = {};
 
 /** envsubst, as aad-pod-identity's docs apply their manifests; an unknown variable is an error. */
@@ -81,31 +81,36 @@ beforeAll(async () => {
     SP_PFX_PASSWORD_B64: b64('pfx-pass'),
   });
 
-  // A cluster without podid (other suites' installs are removed), with one node and a workload that predates podid.
-  k = new ShippedCluster(cluster, dir, {
-    PODID_IMDS_URL: world.imds.url,
-    PODID_AUTHORITY_HOST: world.aad.url,
-    PODID_EXTRA_CA_FILE: world.tls.caFile,
-    PODID_LOG_LEVEL: process.env.PODID_E2E_LOG_LEVEL ?? 'warn',
-  });
+  // The node's metadata service, where NMI's default --imds-url finds it (inside the suite's namespace only).
+  await addNodeAddress(IMDS_IP);
+  imds = await startImds({ tenant: world.tenant, host: IMDS_IP, port: 80 });
+
+  // A cluster without podid (other suites' installs are removed), with a workload that predates podid.
+  k = new ShippedCluster(cluster, node);
   await k.uninstall();
   for (const ns of [NS, OTHER_NS]) await kube(cluster, ['create', 'namespace', ns]);
-  await k.node(NODE, NODE_IP);
   expect((await corpus('legacy.yaml')).code).toBe(0);
   await eventually('the pre-existing Deployment’s pod', async () => ((await k.pods(NS, 'app=legacy')).length === 1 ? true : undefined));
 
-  // Install exactly as the README says.
-  const applied = await kubectl(cluster, ['apply', '-k', 'deploy']);
+  // Install as the README says, with the site's overlay naming the emulated Azure.
+  const overlay = await emulatorOverlay(
+    dir,
+    'deploy',
+    {
+      caFile: world.tls.caFile,
+      env: { PODID_AUTHORITY_HOST: world.aad.url, PODID_EXTRA_CA_FILE: world.tls.caFile, PODID_LOG_LEVEL: process.env.PODID_E2E_LOG_LEVEL ?? 'warn' },
+    },
+    [NMI],
+  );
+  const applied = await kubectl(cluster, ['apply', '-k', overlay]);
   expect(applied.code, applied.stderr).toBe(0);
 
-  // The cluster runs podid's pods from deploy/'s manifests.
-  const at = (podIP: string) => ({ node: NODE, podIP, hostIP: NODE_IP });
-  const first = async (what: string, find: () => Promise<any[]>) => eventually(what, async () => (await find())[0]);
-  await k.start(await first('the webhook’s pods', () => k.newestPods(SYSTEM, 'podid-webhook')), 'webhook', at(IPS.webhook));
-  proxy = await proxyService(cluster, SYSTEM, 'podid-webhook');
-  await k.start(await first('the NMI DaemonSet’s pod', () => k.pods(SYSTEM, 'app.kubernetes.io/name=podid-nmi')), 'nmi', at(NODE_IP));
-  await k.start(await first('the controller’s pods', () => k.newestPods(SYSTEM, 'podid-controller')), 'controller', at(IPS.controller));
-  // Admission goes through the Service once the webhook has published its caBundle and the endpoint is ready.
+  // The node runs podid's pods from the manifests: both webhook replicas, NMI, the controller.
+  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-webhook', 2);
+  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-nmi');
+  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-controller');
+  webhookClusterIP = (await kubeJson(cluster, ['get', 'service', 'podid-webhook', '-n', SYSTEM])).spec.clusterIP;
+  // Admission goes through the Service once the webhook has published its caBundle.
   await eventually(
     'the webhook to answer through its Service',
     async () => {
@@ -119,15 +124,15 @@ beforeAll(async () => {
           spec: { containers: [{ name: 'c', image: 'x' }] },
         }),
       );
-      return r.code === 0 && proxy.connections > 0 ? true : undefined;
+      return r.code === 0 && r.stdout.includes('created') ? true : undefined;
     },
     60_000,
   );
 }, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
   await k?.cleanup();
+  await imds?.close();
   await world?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -185,21 +190,13 @@ describe('aad-pod-identity’s manifests on podid’s default install (deploy/ a
     ['demo-old-casing', 'msi'],
     ['demo-sp-secret', 'sp-secret'],
     ['demo-sp-certificate', 'sp-cert'],
-  ])('pod %s gets its identity’s token from the injected sidecar (%s)', async (name, who) => {
-    const pod = (await api(cluster, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`)).body;
-    const sidecar = await k.start(pod, 'podid-token', { node: NODE, podIP: `10.244.1.${podIPs++}`, hostIP: NODE_IP });
-    try {
-      const env = Object.fromEntries(pod.spec.containers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
-      const res = await fetch(`${env.IDENTITY_ENDPOINT}?resource=https://vault.azure.net&api-version=2019-08-01`, {
-        headers: { 'X-IDENTITY-HEADER': env.IDENTITY_HEADER },
-      });
-      const body = (await res.json()) as { access_token: string };
-      expect(res.status, JSON.stringify(body)).toBe(200);
-      const expected = who === 'msi' ? world.msi.clientId : world.identities.find((i) => i.name === who)!.clientID;
-      expect(world.tenant.verify(body.access_token)).toMatchObject({ aud: 'https://vault.azure.net', appid: expected });
-    } finally {
-      await sidecar.stop();
-    }
+  ])('pod %s gets its identity’s token from the injected sidecar running in the pod (%s)', async (name, who) => {
+    // The corpus's app images are not on this node; the sidecar starts before them and serves the pod regardless.
+    const pod = await k.containerReady(NS, name, 'podid-token');
+    const r = await askSidecar(k, pod, 'https://vault.azure.net');
+    expect(r.status, JSON.stringify(r)).toBe(200);
+    const expected = who === 'msi' ? world.msi.clientId : world.identities.find((i) => i.name === who)!.clientID;
+    expect(world.tenant.verify(r.access_token!)).toMatchObject({ aud: 'https://vault.azure.net', appid: expected });
   });
 
   it('kubectl get shows TYPE and CLIENTID for both casings (the controller mirrors them into status)', async () => {
@@ -232,9 +229,12 @@ describe('aad-pod-identity’s manifests on podid’s default install (deploy/ a
 });
 
 describe('podid’s own objects as the cluster made them', () => {
-  it('the webhook answered through the Service’s cluster IP', () => {
-    expect(proxy.connections).toBeGreaterThan(0);
-    expect(proxy.clusterIP).toMatch(/^10\.0\.0\./);
+  it('the webhook answered through the Service’s cluster IP, routed by kube-proxy’s rules', async () => {
+    expect(webhookClusterIP).toMatch(/^10\.0\.0\./);
+    // kube-proxy (iptables mode) wrote the Service's chain in this node's namespace; the apiserver has no other way in.
+    const { execFileSync } = await import('node:child_process');
+    const rules = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+    expect(rules).toMatch(new RegExp(`-d ${webhookClusterIP.replace(/\./g, '\\.')}/32 .*podid-system/podid-webhook:https.* -j KUBE-SVC-`));
   });
 
   it('the controller put a Warning Event on the binding that names an identity its namespace lacks', async () => {
