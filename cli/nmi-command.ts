@@ -7,6 +7,7 @@ import { startDaemon } from '../nmi/daemon.ts';
 import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
 import { HOST_TOKEN_AUTH_MODES } from '../nmi/host-auth.ts';
 import { AMBIGUITY_POLICIES } from '../nmi/lookup.ts';
+import { INTERCEPT_INJECTED } from '../nmi/server.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
 import { kubeClient, kubeCredentials } from '../common/kube-client.ts';
 import { MODES } from '../common/mode.ts';
@@ -46,6 +47,7 @@ const flags = {
   mode: flag(types.oneOf(MODES), { env: 'PODID_MODE', default: 'managed', help: 'managed: identities are already on the node pools; standard: podid-controller assigns them through ARM and type 0 requests wait for their AzureAssignedIdentity to be Assigned (match the controller)' }),
   'assignment-wait': flag(types.duration, { env: 'PODID_ASSIGNMENT_WAIT', default: '5s', help: 'standard mode: how long a type 0 request waits for its identity to be Assigned before 503 identity_not_assigned (Retry-After)' }),
   assignments: switchFlag({ env: 'PODID_ASSIGNMENTS', default: 'true', help: 'managed mode: write AzureAssignedIdentity objects for the pods served (status Assigned)' }),
+  'intercept-injected': flag(types.oneOf(INTERCEPT_INJECTED), { env: 'PODID_INTERCEPT_INJECTED', default: 'refuse', help: "intercepted requests from a pod that has podid's token sidecar (a projected token for --token-audience): refuse (403 sidecar_required: its SDKs use the sidecar, and a source address can be forged by a pod holding NET_RAW on a bridge) or serve (by address, for apps that hardcode 169.254.169.254)" }),
   intercept: switchFlag({ env: 'PODID_INTERCEPT', help: 'DNAT pod traffic to the metadata address to NMI with iptables (needs NET_ADMIN, host network)' }),
   'iptables-chain': flag(types.string, { env: 'PODID_IPTABLES_CHAIN', default: defaultInterceptConfig.chain, help: 'NAT chain holding the interception rule' }),
   'metadata-ip': flag(types.string, { env: 'PODID_METADATA_IP', default: defaultInterceptConfig.metadataIP, help: 'metadata address intercepted' }),
@@ -102,6 +104,7 @@ export const nmiCommand = defineCommand({
         ambiguousIdentity: v['ambiguous-identity'],
         builtinExceptions: v['builtin-exceptions'],
         blockInstanceMetadata: v['block-instance-metadata'],
+        interceptInjected: v['intercept-injected'],
         hostToken: { auth: v['host-token-auth'], audience: v['host-token-audience'], fromNodeIP: v['host-token-from-node-ip'] },
         assignments: v.assignments,
         standard: v.mode === 'standard' ? { waitMs: v['assignment-wait'] } : undefined,

@@ -54,4 +54,19 @@ describe('TokenReview status → caller', () => {
     await expect(r.review('bad')).rejects.toThrow();
     expect(calls).toBe(4);
   });
+
+  it('forgets the reviews of a pod that left the node: its token goes back to TokenReview', async () => {
+    let calls = 0;
+    const inner = {
+      review: async (t: string) => (calls++, { namespace: 'a', podName: t, podUID: `uid-${t}`, serviceAccount: 's' }),
+    };
+    const r = cachedReviewer(inner, 60_000, 10, () => 0);
+    await r.review('gone');
+    await r.review('kept');
+    r.forgetPod('uid-gone');
+    r.forgetPod('uid-never-seen');
+    await r.review('gone');
+    await r.review('kept');
+    expect(calls).toBe(3);
+  });
 });

@@ -42,21 +42,39 @@ export function callerFromReview(status: unknown, audience: string): Caller {
 }
 
 /** Reviews cached briefly by token hash (never the token itself); failures are not cached. */
-export function cachedReviewer(inner: Reviewer, ttlMs = 30_000, maxEntries = 10_000, now = () => Date.now()): Reviewer {
+export interface CachedReviewer extends Reviewer {
+  /** Drops the reviews of a pod's tokens: NMI calls it when the pod leaves its node (deleted, or replaced under its
+   * name), so the deleted pod's token goes back to TokenReview, which refuses a token whose pod is gone. */
+  forgetPod(uid: string): void;
+}
+
+export function cachedReviewer(inner: Reviewer, ttlMs = 30_000, maxEntries = 10_000, now = () => Date.now()): CachedReviewer {
   const cache = new Map<string, { caller: Caller; until: number }>();
+  const byPod = new Map<string, Set<string>>();
+  const drop = (key: string) => {
+    const uid = cache.get(key)?.caller.podUID;
+    cache.delete(key);
+    const keys = uid === undefined ? undefined : byPod.get(uid);
+    keys?.delete(key);
+    if (keys && !keys.size) byPod.delete(uid!);
+  };
   return {
     async review(token) {
       const key = createHash('sha256').update(token).digest('base64url');
       const hit = cache.get(key);
       if (hit && hit.until > now()) return hit.caller;
       const caller = await inner.review(token);
-      cache.delete(key);
+      drop(key);
       cache.set(key, { caller, until: now() + ttlMs });
+      byPod.set(caller.podUID, (byPod.get(caller.podUID) ?? new Set()).add(key));
       for (const k of cache.keys()) {
         if (cache.size <= maxEntries) break;
-        cache.delete(k);
+        drop(k);
       }
       return caller;
+    },
+    forgetPod(uid) {
+      for (const key of byPod.get(uid) ?? []) drop(key);
     },
   };
 }

@@ -21,7 +21,7 @@ import { createNmiMetrics } from './metrics.ts';
 import { msalNetwork } from './msal-network.ts';
 import { PodIndex } from './pod-index.ts';
 import { tokenProviders } from './providers.ts';
-import { startNmi } from './server.ts';
+import { startNmi, type InterceptInjected } from './server.ts';
 import { TokenService } from './token-service.ts';
 
 export interface DaemonSettings {
@@ -44,6 +44,8 @@ export interface DaemonSettings {
   hostToken?: { auth: HostTokenAuth; audience: string; fromNodeIP: boolean };
   ambiguousIdentity?: AmbiguityPolicy;
   blockInstanceMetadata?: boolean;
+  /** Interception of pods that carry a projected token for tokenAudience (injected pods): refused by default. */
+  interceptInjected?: InterceptInjected;
   /** Exceptions applied without an AzurePodIdentityException object (default: the AKS add-on's). */
   builtinExceptions?: AzurePodIdentityException[];
   callerRate?: { ratePerSecond: number; burst: number };
@@ -85,6 +87,10 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
   const reviewer = cachedReviewer(kubeReviewer(s.kube, s.tokenAudience, countReview));
   const hostAudience = s.hostToken?.audience ?? s.tokenAudience;
   const hostReviewer = hostAudience === s.tokenAudience ? reviewer : cachedReviewer(kubeReviewer(s.kube, hostAudience, countReview));
+  pods.onForget(function forgetReviews(pod) {
+    reviewer.forgetPod(pod.uid);
+    hostReviewer.forgetPod(pod.uid);
+  });
   let ready = false;
   const states = s.standard ? new AssignmentStates() : undefined;
   // In standard mode the controller owns AzureAssignedIdentity objects; NMI only reads its node's.
@@ -102,6 +108,8 @@ export async function startDaemon(s: DaemonSettings, log: Logger): Promise<Runni
       hostTokenAuth: s.hostToken?.auth,
       podWaitMs: s.podWaitMs,
       forceNamespaced: s.forceNamespaced,
+      sidecarAudience: s.tokenAudience,
+      interceptInjected: s.interceptInjected,
     },
     {
       pods,

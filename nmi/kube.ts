@@ -63,7 +63,7 @@ export function nodePodWatch(n: { name: string; pods: PodIndex }): Watch<unknown
       const p = toNodePod(o);
       if (p) n.pods.upsert(p);
     },
-    remove: (o) => n.pods.remove(nameOf(o as Meta).namespace, nameOf(o as Meta).name),
+    remove: (o) => n.pods.deleted(nameOf(o as Meta).namespace, nameOf(o as Meta).name),
   };
 }
 

@@ -17,8 +17,26 @@ describe('pod index', () => {
       ips: ['10.1.0.5', 'fd00::5'],
       serviceAccount: 'web',
       hostNetwork: false,
+      tokenAudiences: [],
     });
     expect(toNodePod({ metadata: {} })).toBeUndefined();
+  });
+
+  it.each([
+    ['no volumes', undefined, []],
+    ['the injected sidecar token', [{ name: 't', projected: { sources: [{ serviceAccountToken: { audience: 'podid', path: 'token' } }] } }], ['podid']],
+    ['a token with the default audience', [{ name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }], ['']],
+    [
+      'other projections only',
+      [
+        { name: 'c', projected: { sources: [{ configMap: { name: 'x' } }] } },
+        { name: 'e', emptyDir: {} },
+      ],
+      [],
+    ],
+    ['malformed volumes', [null, 'x', { projected: { sources: 'x' } }], []],
+  ])('records the audiences of projected tokens: %s', (_case, volumes, audiences) => {
+    expect(toNodePod(apiPod('web-1', '10.1.0.5', volumes === undefined ? {} : { volumes }))!.tokenAudiences).toEqual(audiences);
   });
 
   it('finds pods by name and by every IP, follows IP changes and deletions', () => {
@@ -53,5 +71,23 @@ describe('pod index', () => {
   it('normalizes IPv4-mapped IPv6 peers', () => {
     expect(normalizeIP('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(normalizeIP('::1')).toBe('::1');
+  });
+
+  it('tells listeners of each pod that leaves: deleted, or replaced under its name by another pod', () => {
+    const index = new PodIndex();
+    const gone: string[] = [];
+    index.onForget((p) => gone.push(p.uid));
+    index.upsert(toNodePod(apiPod('web-1', '10.1.0.5'))!);
+    index.upsert(toNodePod(apiPod('web-1', '10.1.0.6'))!); // the same pod, a new address: not forgotten
+    index.upsert({ ...toNodePod(apiPod('web-1', '10.1.0.7'))!, uid: 'uid-web-1-again' });
+    index.deleted('apps', 'web-1');
+    index.deleted('apps', 'web-1');
+    expect(gone).toEqual(['uid-web-1', 'uid-web-1-again']);
+    expect([index.wasForgotten('uid-web-1'), index.wasForgotten('uid-web-1-again'), index.wasForgotten('uid-other')]).toEqual([true, true, false]);
+    // Removed without a deletion (a relist, a pod not delivered yet), or seen again: not gone.
+    index.upsert({ ...toNodePod(apiPod('web-2', '10.1.0.8'))! });
+    index.remove('apps', 'web-2');
+    index.upsert({ ...toNodePod(apiPod('web-1', '10.1.0.7'))!, uid: 'uid-web-1-again' });
+    expect([index.wasForgotten('uid-web-2'), index.wasForgotten('uid-web-1-again')]).toEqual([false, false]);
   });
 });

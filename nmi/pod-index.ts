@@ -9,6 +9,20 @@ export interface NodePod extends PodRef {
   ips: string[];
   serviceAccount: string;
   hostNetwork: boolean;
+  /** Audiences of the pod's projected service-account tokens: one for NMI's --token-audience means the pod can prove
+   * who it is (podid's sidecar presents it), so NMI serves it only on that proof, never by source address. */
+  tokenAudiences?: readonly string[];
+}
+
+/** The audiences of a pod spec's projected serviceAccountToken sources (the kubelet's default audience is ''). */
+function projectedAudiences(spec: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  for (const v of Array.isArray(spec.volumes) ? spec.volumes : [])
+    for (const src of Array.isArray(rec(rec(v).projected).sources) ? (rec(rec(v).projected).sources as unknown[]) : []) {
+      const t = rec(src).serviceAccountToken;
+      if (t && typeof t === 'object') out.add(str(rec(t).audience));
+    }
+  return [...out];
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -34,15 +48,42 @@ export function toNodePod(obj: unknown): NodePod | undefined {
     ips: [...ips],
     serviceAccount: str(spec.serviceAccountName) || 'default',
     hostNetwork: spec.hostNetwork === true,
+    tokenAudiences: projectedAudiences(spec),
   };
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
+/** How many deleted pods' UIDs NMI remembers (a node's churn over minutes; 36 bytes each). */
+const FORGOTTEN_KEPT = 4096;
 
 export class PodIndex {
   private readonly byKey = new Map<string, NodePod>();
   private readonly byAddress = new Map<string, NodePod>();
   private readonly waiters = new Waiters<NodePod>();
+  private readonly forgotten: Array<(pod: NodePod) => void> = [];
+  /** UIDs of pods that left, newest last, at most FORGOTTEN_KEPT: their tokens are refused without a wait. */
+  private readonly gone = new Set<string>();
+
+  /** Calls `listener` with each pod that leaves the node: deleted, or replaced by another pod of the same name. */
+  onForget(listener: (pod: NodePod) => void): void {
+    this.forgotten.push(listener);
+  }
+
+  wasForgotten(uid: string): boolean {
+    return this.gone.has(uid);
+  }
+
+  private forget(pod: NodePod): void {
+    if (pod.uid) {
+      this.gone.delete(pod.uid);
+      this.gone.add(pod.uid);
+      for (const uid of this.gone) {
+        if (this.gone.size <= FORGOTTEN_KEPT) break;
+        this.gone.delete(uid);
+      }
+    }
+    for (const f of this.forgotten) f(pod);
+  }
 
   get size(): number {
     return this.byKey.size;
@@ -57,6 +98,8 @@ export class PodIndex {
     const old = this.byKey.get(k);
     if (old) this.dropAddresses(old);
     this.byKey.set(k, pod);
+    this.gone.delete(pod.uid);
+    if (old && old.uid !== pod.uid) this.forget(old);
     // Host-network pods share the node's address: it identifies none of them.
     if (!pod.hostNetwork) for (const ip of pod.ips) this.byAddress.set(ip, pod);
     this.waiters.wake(k, pod);
@@ -69,6 +112,13 @@ export class PodIndex {
     if (!old) return undefined;
     this.byKey.delete(k);
     this.dropAddresses(old);
+    return old;
+  }
+
+  /** The pod was deleted (the watch said so): removed, and remembered as gone. */
+  deleted(namespace: string, name: string): NodePod | undefined {
+    const old = this.remove(namespace, name);
+    if (old) this.forget(old);
     return old;
   }
 

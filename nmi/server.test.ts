@@ -127,6 +127,16 @@ describe('sidecar endpoint refusals name the failed step', () => {
     expect(r.body.error_description).toContain('runs on node other-node');
   });
 
+  it('refuses at once (401) the token of a pod this node saw deleted: it never comes back', async () => {
+    const token = nmi.addPod({ name: 'deleted', labels: podFor(identity('app-msi')) });
+    expect((await sidecarCall(token, 'resource=https://vault.azure.net')).status).toBe(200);
+    nmi.pods.deleted('demo', 'deleted');
+    const r = await sidecarCall(token, 'resource=https://vault.azure.net');
+    // 401, not the 503 pod_not_yet_known of a wait for a pod that will not come.
+    expect(r).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    expect(r.body.error_description).toMatch(/pod demo\/deleted \(uid uid-deleted\) was deleted from this node/);
+  });
+
   it('waits briefly for a pod the informer has not delivered yet', async () => {
     const token = nmi.addPod({ name: 'late', labels: podFor(identity('app-msi')) });
     const pod = nmi.pods.remove('demo', 'late')!;
@@ -268,6 +278,35 @@ describe('intercepted metadata traffic (caller known by source IP)', () => {
     });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
+  });
+});
+
+// A pod with podid's sidecar can prove who it is; a source address can be forged on a kubenet bridge by any pod holding
+// NET_RAW (CVE-2021-1677; the real-node drill in test/e2e/node.e2e.ts forges one), so interception refuses such pods.
+describe('interception of pods that carry the sidecar audience (--intercept-injected)', () => {
+  const refusing = extraNmi(fixture, { sidecarAudience: 'podid' });
+  const serving = extraNmi(fixture, { sidecarAudience: 'podid', interceptInjected: 'serve' });
+  const ask = (url: string) =>
+    fetch(`${url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, { headers: { Metadata: 'true' } });
+
+  it.each([
+    ['refuse (default)', ['podid'], 403, 'sidecar_required'],
+    ['refuse (default)', [''], 200, undefined],
+    ['refuse (default)', ['vault'], 200, undefined],
+    ['refuse (default)', undefined, 200, undefined],
+    ['serve', ['podid'], 200, undefined],
+  ])('%s: a pod with projected token audiences %j is answered %i', async (mode, tokenAudiences, status, error) => {
+    const nmi = () => (mode === 'serve' ? serving.nmi : refusing.nmi);
+    nmi().addPod({ name: 'by-address', labels: podFor(identity('sp-cert')), ips: ['127.0.0.1'], ...(tokenAudiences ? { tokenAudiences } : {}) });
+    try {
+      const res = await ask(nmi().url);
+      const body = (await res.json()) as { error?: string; error_description?: string; access_token?: string };
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(body.error).toBe(error);
+      if (error) expect(body.error_description).toMatch(/pod demo\/by-address has podid's token sidecar.*--intercept-injected=serve/);
+    } finally {
+      nmi().pods.remove('demo', 'by-address');
+    }
   });
 });
 

@@ -55,6 +55,19 @@ export interface NmiSettings {
   limits?: ServerLimits;
   /** Token requests per caller (pod address; for /host/token the pod named): average per second and burst. */
   callerRate?: { ratePerSecond: number; burst: number };
+  /** The audience of the tokens sidecars present (--token-audience). Interception refuses a pod with a projected token
+   * for it (an injected pod: its SDKs were pointed at the sidecar), since a source address can be forged on a bridge by
+   * any pod holding NET_RAW and a token cannot; `interceptInjected: 'serve'` serves such pods by address anyway. */
+  sidecarAudience?: string;
+  interceptInjected?: InterceptInjected;
+}
+
+export const INTERCEPT_INJECTED = ['refuse', 'serve'] as const;
+export type InterceptInjected = (typeof INTERCEPT_INJECTED)[number];
+
+/** Whether interception must refuse `pod`: it can prove who it is with a token for the sidecar audience. */
+export function provesWithToken(pod: NodePod, sidecarAudience: string | undefined, policy: InterceptInjected = 'refuse'): boolean {
+  return policy === 'refuse' && sidecarAudience !== undefined && (pod.tokenAudiences ?? []).includes(sidecarAudience);
 }
 
 export interface NmiParts {
@@ -155,6 +168,14 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
 
   /** The pod a verified token was issued for: on this node, with the same UID (a recreated namesake is not it). */
   async function podOf(caller: Caller): Promise<NodePod> {
+    // A pod this node saw deleted: its token stays valid for TokenReview a moment longer (and in the review cache), but
+    // the pod will never come back: refused at once, not waited for.
+    if (pods.wasForgotten(caller.podUID))
+      throw new HttpError(
+        401,
+        'unauthorized',
+        `pod ${caller.namespace}/${caller.podName} (uid ${caller.podUID}) was deleted from this node: its token is no longer accepted`,
+      );
     const pod = await podNamed(caller.namespace, caller.podName, caller.nodeName);
     if (pod.uid && pod.uid !== caller.podUID)
       throw new HttpError(403, 'pod_not_on_node', `the token was issued for another pod named ${caller.namespace}/${caller.podName} (uid ${caller.podUID})`);
@@ -195,6 +216,14 @@ export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<
       passThrough(req, res, settings.imdsUrl);
       return undefined;
     }
+    // After exceptions (they pass through as before), before any identity is served by address.
+    if (provesWithToken(pod, settings.sidecarAudience, settings.interceptInjected))
+      throw new HttpError(
+        403,
+        'sidecar_required',
+        `pod ${pod.namespace}/${pod.name} has podid's token sidecar: its tokens are served through the sidecar (IDENTITY_ENDPOINT, MSI_ENDPOINT, ` +
+          `AZURE_POD_IDENTITY_AUTHORITY_HOST in its environment), proven by its service-account token, not by its address (NMI --intercept-injected=serve allows it)`,
+      );
     if (!found.ok) throw refused(pod, found);
     await parts.assignments?.wait(pod, found.identity);
     return ok(imdsBody(await tokens.token(found.identity, parsed.resource), now()));

@@ -23,6 +23,14 @@ export interface EmulatorEnv {
   env: Record<string, string>;
 }
 
+/** What the emulated world tells podid's containers: its AAD and CA, and the suite's log level. */
+export function emulatorEnv(world: { aad: { url: string }; tls: { caFile: string } }, extra: Record<string, string> = {}): EmulatorEnv {
+  return {
+    caFile: world.tls.caFile,
+    env: { PODID_AUTHORITY_HOST: world.aad.url, PODID_EXTRA_CA_FILE: world.tls.caFile, PODID_LOG_LEVEL: process.env.PODID_E2E_LOG_LEVEL ?? 'warn', ...extra },
+  };
+}
+
 /** The workloads that talk to Azure, by kind, name and container. */
 export const NMI = ['DaemonSet', 'podid-nmi', 'nmi'] as const;
 export const CONTROLLER = ['Deployment', 'podid-controller', 'controller'] as const;
@@ -67,6 +75,36 @@ export async function emulatorOverlay(
     }),
   );
   return overlay;
+}
+
+/** Installs `base` with the emulator overlay and waits until the node runs every podid pod Ready and the apiserver is
+ * admitting through the webhook Service (the webhook publishes its caBundle first). */
+export async function installOnNode(
+  k: ShippedCluster,
+  dir: string,
+  base: string,
+  emulators: EmulatorEnv,
+  targets: ReadonlyArray<readonly [string, string, string]>,
+): Promise<void> {
+  const applied = await kubectl(k.cluster, ['apply', '-k', await emulatorOverlay(dir, base, emulators, targets)]);
+  if (applied.code !== 0) throw new Error(`kubectl apply -k ${base} (with the emulator overlay): ${applied.stderr}`);
+  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-webhook', 2);
+  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-nmi');
+  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-controller');
+  const probe = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'probe', labels: { aadpodidbinding: 'x' } },
+    spec: { containers: [{ name: 'c', image: 'x' }] },
+  });
+  await eventually(
+    'the webhook to answer through its Service',
+    async () => {
+      const r = await kubectl(k.cluster, ['create', '--dry-run=server', '-n', 'default', '-o', 'json', '-f', '-'], probe);
+      return r.code === 0 && JSON.parse(r.stdout).spec.initContainers?.length ? true : undefined;
+    },
+    60_000,
+  );
 }
 
 const ready = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');

@@ -16,7 +16,7 @@ import { startImds, type RunningImds } from '../emulators/imds.ts';
 import { startWorld, type World } from '../emulators/world.ts';
 import { addNodeAddress, IMDS_IP } from '../node/network.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
-import { emulatorOverlay, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
+import { emulatorEnv, installOnNode, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
 import { askSidecar } from './sidecar-call.ts';
 
 const cluster = inject('cluster');
@@ -92,42 +92,9 @@ beforeAll(async () => {
   expect((await corpus('legacy.yaml')).code).toBe(0);
   await eventually('the pre-existing Deployment’s pod', async () => ((await k.pods(NS, 'app=legacy')).length === 1 ? true : undefined));
 
-  // Install as the README says, with the site's overlay naming the emulated Azure.
-  const overlay = await emulatorOverlay(
-    dir,
-    'deploy',
-    {
-      caFile: world.tls.caFile,
-      env: { PODID_AUTHORITY_HOST: world.aad.url, PODID_EXTRA_CA_FILE: world.tls.caFile, PODID_LOG_LEVEL: process.env.PODID_E2E_LOG_LEVEL ?? 'warn' },
-    },
-    [NMI],
-  );
-  const applied = await kubectl(cluster, ['apply', '-k', overlay]);
-  expect(applied.code, applied.stderr).toBe(0);
-
-  // The node runs podid's pods from the manifests: both webhook replicas, NMI, the controller.
-  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-webhook', 2);
-  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-nmi');
-  await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-controller');
+  // Install as the README says, with the site's overlay naming the emulated Azure; the node runs podid's pods.
+  await installOnNode(k, dir, 'deploy', emulatorEnv(world), [NMI]);
   webhookClusterIP = (await kubeJson(cluster, ['get', 'service', 'podid-webhook', '-n', SYSTEM])).spec.clusterIP;
-  // Admission goes through the Service once the webhook has published its caBundle.
-  await eventually(
-    'the webhook to answer through its Service',
-    async () => {
-      const r = await kubectl(
-        cluster,
-        ['create', '--dry-run=server', '-n', NS, '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'probe', labels: { aadpodidbinding: 'x' } },
-          spec: { containers: [{ name: 'c', image: 'x' }] },
-        }),
-      );
-      return r.code === 0 && r.stdout.includes('created') ? true : undefined;
-    },
-    60_000,
-  );
 }, 300_000);
 
 afterAll(async () => {

@@ -1,39 +1,45 @@
 // Standard mode as shipped (`kubectl apply -k deploy/overlays/standard`): the real `podid controller` assigns
 // type 0 identities to three scale-set node pools through the ARM emulator, and the real `podid nmi` serves a pod
-// only once its AzureAssignedIdentity is Assigned. Deployments with a shared and a private identity; identities
-// appear on the right scale sets, never touch the one someone else assigned, survive a leader killed in the middle
-// of an update, and go once the last pod has (after the grace period).
+// only once its AzureAssignedIdentity is Assigned. pool-a is the real node (test/node/node.ts), where podid's pods
+// run as containers; pool-b and pool-c are nodes registered as the cloud provider registers them, whose kubelets are
+// elsewhere: pods placed there (through the Binding API, as the scheduler binds) are objects the controller plans
+// from, never run. Deployments with a shared and a private identity; identities appear on the right scale sets,
+// never touch the one someone else assigned, survive a leader killed in the middle of an update (its container
+// killed through containerd; the standby takes the Lease), and go once the last pod has (after the grace period).
 
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startArm, type RunningArm } from '../emulators/arm.ts';
 import { startImds, type RunningImds } from '../emulators/imds.ts';
 import type { ManagedIdentity } from '../emulators/tenant.ts';
 import { startWorld, type World } from '../emulators/world.ts';
+import { addNodeAddress, IMDS_IP } from '../node/network.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
-import { proxyService, type ServiceProxy } from './service-proxy.ts';
-import { ShippedCluster, SYSTEM } from './shipped-cluster.ts';
-import type { RunningContainer } from './kubelet.ts';
+import { CONTROLLER, emulatorEnv, installOnNode, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
 
 const cluster = inject('cluster');
+const node = inject('node');
 const NS = 'standard';
+/** Pods of the test's Deployments are placed by the test (round-robin over pools), not by the scheduler. */
+const PLACED_BY_TEST = 'podid-e2e-placement';
 const SUB = randomUUID();
 const RG = `/subscriptions/${SUB}/resourceGroups/MC_podid_e2e_westeurope/providers/Microsoft.Compute/virtualMachineScaleSets`;
 const POOLS = ['pool-a', 'pool-b', 'pool-c'] as const;
-const nodeOf = (pool: string) => ({ name: `aks-${pool}-vmss000000`, ip: `10.240.${POOLS.indexOf(pool as any) + 10}.4`, vmss: `${RG}/aks-${pool}-vmss` });
+const nodeOf = (pool: string) => ({
+  name: pool === 'pool-a' ? node.name : `aks-${pool}-vmss000000`,
+  vmss: `${RG}/aks-${pool}-vmss`,
+});
 const A = nodeOf('pool-a');
 let dir: string;
 let world: World;
 let arm: RunningArm;
 let imds: RunningImds;
-let proxy: ServiceProxy;
 let k: ShippedCluster;
-let controller: RunningContainer;
 let kubelet: ManagedIdentity;
-let controllerIPs = 30;
 
 const names = (pool: string) =>
   arm.compute
@@ -47,7 +53,10 @@ const deployment = (name: string, selector: string, replicas: number) => ({
   spec: {
     replicas,
     selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name, aadpodidbinding: selector } }, spec: { containers: [{ name: 'app', image: 'example/app:1' }] } },
+    template: {
+      metadata: { labels: { app: name, aadpodidbinding: selector } },
+      spec: { schedulerName: PLACED_BY_TEST, terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'example/app:1' }] },
+    },
   },
 });
 
@@ -58,24 +67,52 @@ async function schedule(app: string, pools: readonly string[], count: number): P
     return p.length === count ? p : undefined;
   });
   let i = 0;
-  for (const p of pods.filter((x) => !x.spec.nodeName)) {
-    const n = nodeOf(pools[i++ % pools.length]!);
-    await k.schedule(p, n.name, `10.244.${POOLS.indexOf(pools[(i - 1) % pools.length] as any) + 10}.${10 + i}`, n.ip);
-  }
+  for (const p of pods.filter((x) => !x.spec.nodeName)) await bind(p, nodeOf(pools[i++ % pools.length]!).name);
   return k.pods(NS, `app=${app}`);
 }
 
 const assignments = async () => (await kubeJson(cluster, ['get', 'azureassignedidentities', '-n', NS])).items as any[];
 
-async function startController(): Promise<RunningContainer> {
-  const pod = await eventually('a controller pod not yet started', async () => (await k.newestPods(SYSTEM, 'podid-controller')).find((p) => !p.spec.nodeName));
-  return k.start(pod, 'controller', { node: A.name, podIP: `10.244.0.${controllerIPs++}`, hostIP: A.ip });
+/** Binds a pending pod to a node, as the scheduler does. */
+async function bind(pod: any, nodeName: string): Promise<void> {
+  const r = await api(cluster, 'POST', `/api/v1/namespaces/${NS}/pods/${pod.metadata.name}/binding`, {
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: pod.metadata.name, namespace: NS },
+    target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+  });
+  if (r.status !== 201) throw new Error(`binding ${pod.metadata.name} to ${nodeName}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** A node whose kubelet is elsewhere: registered with its provider ID and a taint that keeps podid's pods off it. */
+async function remoteNode(name: string, providerID: string): Promise<void> {
+  const r = await api(cluster, 'POST', '/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': name } },
+    spec: { providerID, taints: [{ key: 'podid-e2e/kubelet-elsewhere', effect: 'NoSchedule' }] },
+  });
+  if (r.status !== 201) throw new Error(`node ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** Pods of kubelet-less nodes: their deletion is confirmed for them (`--force`), as a node controller would. */
+async function forceDelete(names: string[]): Promise<void> {
+  if (names.length) await kubectl(cluster, ['delete', 'pod', ...names, '-n', NS, '--force', '--grace-period=0', '--ignore-not-found']);
+}
+
+/** The controller replica holding the Lease (its holderIdentity is the pod's name). */
+async function leader(): Promise<any> {
+  return eventually('a controller leader', async () => {
+    const holder = (await kubeJson(cluster, ['get', 'lease', 'podid-controller', '-n', SYSTEM])).spec?.holderIdentity as string | undefined;
+    return holder ? (await k.pods(SYSTEM, 'app.kubernetes.io/name=podid-controller')).find((p) => holder.startsWith(p.metadata.name)) : undefined;
+  });
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'podid-e2e-standard-'));
-  world = await startWorld(dir);
-  arm = await startArm({ tenant: world.tenant, tls: { cert: world.tls.cert, key: world.tls.key }, subscriptionId: SUB });
+  // Where the controller's pod reaches them: the node's address (pods route to it through the bridge's gateway).
+  world = await startWorld(dir, { host: node.ip });
+  arm = await startArm({ tenant: world.tenant, tls: { cert: world.tls.cert, key: world.tls.key }, subscriptionId: SUB, host: node.ip });
   kubelet = {
     clientId: randomUUID(),
     objectId: randomUUID(),
@@ -84,18 +121,21 @@ beforeAll(async () => {
   world.tenant.managedIdentities.push(kubelet);
   // Each pool carries the kubelet identity someone else assigned; podid must never remove it.
   for (const pool of POOLS) arm.compute.add(nodeOf(pool).vmss, 'vmss', { userAssigned: [kubelet.resourceId] });
-  // The IMDS of pool-a's node serves exactly the identities ARM has put on its scale set.
+  // The IMDS of pool-a's node (the real node, at the metadata address inside the suite's namespace) serves exactly
+  // the identities ARM has put on its scale set.
+  await addNodeAddress(IMDS_IP);
   imds = await startImds({
     tenant: world.tenant,
+    host: IMDS_IP,
+    port: 80,
     attached: () => world.tenant.managedIdentities.filter((m) => arm.compute.assigned(A.vmss).includes(m.resourceId.toLowerCase())),
   });
-  // The controller's ARM credential: a service principal in the node's azure.json, as on aks-engine clusters.
+  // The controller's ARM credential: a service principal in the node's azure.json, as on aks-engine clusters
+  // (/etc/kubernetes is the suite's own tmpfs: test/cluster/in-netns.sh).
   const app = { clientId: randomUUID(), objectId: randomUUID(), secret: `arm-${randomUUID()}` };
   world.tenant.apps.push(app);
-  const azureJson = join(dir, 'host/etc/kubernetes/azure.json');
-  await mkdir(dirname(azureJson), { recursive: true });
   await writeFile(
-    azureJson,
+    '/etc/kubernetes/azure.json',
     JSON.stringify({
       cloud: 'AzurePublicCloud',
       tenantId: world.tenant.id,
@@ -108,36 +148,24 @@ beforeAll(async () => {
     }),
   );
 
-  k = new ShippedCluster(cluster, dir, {
-    PODID_IMDS_URL: imds.url,
-    PODID_AUTHORITY_HOST: world.aad.url,
-    PODID_ARM_URL: arm.url,
-    PODID_EXTRA_CA_FILE: world.tls.caFile,
-    PODID_LOG_LEVEL: process.env.PODID_E2E_LOG_LEVEL ?? 'warn',
-  });
+  k = new ShippedCluster(cluster, node);
   await k.uninstall();
   await kube(cluster, ['create', 'namespace', NS]);
-  for (const pool of POOLS) await k.node(nodeOf(pool).name, nodeOf(pool).ip, `azure://${nodeOf(pool).vmss}/virtualMachines/0`);
-  const applied = await kubectl(cluster, ['apply', '-k', 'deploy/overlays/standard']);
-  expect(applied.code, applied.stderr).toBe(0);
+  // pool-a is the real node: its provider ID names its scale set (set once, as the cloud provider does).
+  const real = await api(cluster, 'GET', `/api/v1/nodes/${A.name}`);
+  if (real.body.spec.providerID !== `azure://${A.vmss}/virtualMachines/0`) {
+    const r = await api(
+      cluster,
+      'PATCH',
+      `/api/v1/nodes/${A.name}`,
+      { spec: { providerID: `azure://${A.vmss}/virtualMachines/0` } },
+      'application/merge-patch+json',
+    );
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+  }
+  for (const pool of ['pool-b', 'pool-c']) await remoteNode(nodeOf(pool).name, `azure://${nodeOf(pool).vmss}/virtualMachines/0`);
   // An operator's setting (documented): a short grace period so the test sees removals.
-  await kube(cluster, ['set', 'env', 'deployment/podid-controller', '-n', SYSTEM, 'PODID_UNASSIGN_GRACE=3s']);
-
-  const at = (podIP: string) => ({ node: A.name, podIP, hostIP: A.ip });
-  const first = async (what: string, find: () => Promise<any[]>) => eventually(what, async () => (await find())[0]);
-  await k.start(await first('the webhook’s pods', () => k.newestPods(SYSTEM, 'podid-webhook')), 'webhook', at('10.244.0.10'));
-  proxy = await proxyService(cluster, SYSTEM, 'podid-webhook');
-  await k.start(
-    await first('pool-a’s NMI pod', async () =>
-      (await k.pods(SYSTEM, 'app.kubernetes.io/name=podid-nmi')).filter((p) => JSON.stringify(p.spec.affinity).includes(A.name)),
-    ),
-    'nmi',
-    at(A.ip),
-  );
-  await eventually('the controller Deployment’s PODID_UNASSIGN_GRACE revision', async () =>
-    (await k.newestPods(SYSTEM, 'podid-controller')).some((p) => JSON.stringify(p.spec).includes('PODID_UNASSIGN_GRACE')) ? true : undefined,
-  );
-  controller = await startController();
+  await installOnNode(k, dir, 'deploy/overlays/standard', emulatorEnv(world, { PODID_ARM_URL: arm.url, PODID_UNASSIGN_GRACE: '3s' }), [NMI, CONTROLLER]);
 
   const id = (name: string, m: ManagedIdentity) => ({
     apiVersion: 'aadpodidentity.k8s.io/v1',
@@ -163,7 +191,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
+  await kubectl(cluster, ['delete', 'namespace', NS, '--wait=false']);
+  await kubectl(cluster, ['delete', 'node', 'aks-pool-b-vmss000000', 'aks-pool-c-vmss000000', '--ignore-not-found']);
   await k?.cleanup();
   await arm?.close();
   await imds?.close();
@@ -197,7 +226,7 @@ describe('standard mode through the real apiserver and the ARM emulator', () => 
 
   it('NMI serves a type 0 token only once its identity is Assigned: 503 identity_not_assigned naming the stage until then', async () => {
     // ARM throttles the next updates: the new pod's identity stays Created for a while.
-    arm.compute.throttle(4, 2, 'PATCH');
+    arm.compute.throttle(3, 3, 'PATCH');
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('late', 'private', 1)));
     const [pod] = await schedule('late', ['pool-a'], 1);
     const name = `${pod.metadata.name}-${NS}-private`;
@@ -214,7 +243,7 @@ describe('standard mode through the real apiserver and the ARM emulator', () => 
       },
     });
     const ask = () =>
-      fetch(`http://${A.ip}:2579/sidecar/token?resource=https://vault.azure.net`, { headers: { authorization: `Bearer ${token.body.status.token}` } });
+      fetch(`http://${node.ip}:2579/sidecar/token?resource=https://vault.azure.net`, { headers: { authorization: `Bearer ${token.body.status.token}` } });
     const early = await ask();
     const earlyBody = (await early.json()) as { error: string; error_description: string };
     if (early.status !== 200) {
@@ -237,9 +266,11 @@ describe('standard mode through the real apiserver and the ARM emulator', () => 
     await kube(cluster, ['scale', 'deployment/batch', '-n', NS, '--replicas=2']);
     await schedule('batch', ['pool-b'], 2);
     await eventually('the PATCH for pool-b', async () => (arm.compute.stats.patches > patches ? true : undefined));
-    controller.process.kill('SIGKILL');
+    // The leader's container killed by the runtime, mid-update; the kubelet restarts it, the standby takes over.
+    const killed = await leader();
+    const id = killed.status.containerStatuses[0].containerID.replace(/^containerd:\/\//, '');
+    execFileSync('ctr', ['-a', node.containerdSocket, '-n', 'k8s.io', 'tasks', 'kill', '-s', 'SIGKILL', id]);
     arm.compute.operationMs = 20;
-    controller = await startController();
     await eventually(
       'pool-b to carry the private identity, Assigned',
       async () => {
@@ -256,15 +287,13 @@ describe('standard mode through the real apiserver and the ARM emulator', () => 
 
   it('scale to zero: the identity goes after the grace period, from every pool, and only what podid added', async () => {
     await kube(cluster, ['scale', 'deployment/web', '-n', NS, '--replicas=0']);
-    // No kubelet here: the node's deletion of the pods is confirmed for it.
-    const gone = await k.pods(NS, 'app=web');
-    await k.forceDelete(
-      NS,
-      gone.map((p) => p.metadata.name),
-    );
-    await k.forceDelete(
-      NS,
-      (await kubeJson(cluster, ['get', 'pods', '-n', NS, '-l', 'app=web'])).items.map((p: any) => p.metadata.name),
+    // The real node's kubelet confirms its pods' deletion; pool-b's are confirmed for it.
+    const remote = async () => ((await kubeJson(cluster, ['get', 'pods', '-n', NS, '-l', 'app=web'])).items as any[]).filter((p) => p.spec.nodeName !== A.name);
+    await forceDelete((await remote()).map((p) => p.metadata.name));
+    await eventually(
+      'web’s pods to be gone',
+      async () => ((await kubeJson(cluster, ['get', 'pods', '-n', NS, '-l', 'app=web'])).items.length ? undefined : true),
+      60_000,
     );
     const shared = world.msi.resourceId.split('/').pop()!;
     await eventually(

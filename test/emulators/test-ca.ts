@@ -3,7 +3,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLoopbackCerts } from '../../certs/generate.ts';
+import { createCA, createServingCert } from '../../certs/generate.ts';
 
 export interface TestTls {
   caPem: string;
@@ -14,8 +14,16 @@ export interface TestTls {
   trustEnv: Record<string, string>;
 }
 
-export async function createTestTls(dir: string): Promise<TestTls> {
-  const { ca, serving } = createLoopbackCerts('podid emulator CA');
+/** The CA and a serving certificate for loopback and `ipAddresses` (the e2e node's address, where pods reach the
+ * emulators). */
+export async function createTestTls(dir: string, ipAddresses: string[] = []): Promise<TestTls> {
+  const ca = createCA({ commonName: 'podid emulator CA', validityDays: 2 });
+  const serving = createServingCert(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1', '::1', ...ipAddresses],
+    validityDays: 1,
+  });
   const caFile = join(dir, 'emulator-ca.pem');
   await writeFile(caFile, ca.certPem);
   return {

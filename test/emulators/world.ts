@@ -32,8 +32,9 @@ export interface World {
 const NS = 'demo';
 
 export async function startWorld(dir: string, opts: { host?: string } = {}): Promise<World> {
+  // A host other than loopback is named in the emulators' certificate too.
   const tenant = new Tenant();
-  const tls = await createTestTls(dir);
+  const tls = await createTestTls(dir, opts.host && opts.host !== '127.0.0.1' ? [opts.host] : []);
   const msi: ManagedIdentity = {
     clientId: randomUUID(),
     objectId: randomUUID(),
