@@ -51,9 +51,10 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function start(dir: string, name: string, args: string[]): ChildProcess {
+/** Starts `cmd` with its output in `<dir>/<name>.log`; killed when this process exits. The real node uses it too. */
+export function startLogged(dir: string, name: string, cmd: string, args: string[]): ChildProcess {
   const log = createWriteStream(join(dir, `${name}.log`));
-  const child = spawn(join(BIN, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   children.add(child);
@@ -61,7 +62,9 @@ function start(dir: string, name: string, args: string[]): ChildProcess {
   return child;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+const start = (dir: string, name: string, args: string[]) => startLogged(dir, name, join(BIN, name), args);
+
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');

@@ -5,11 +5,11 @@
 // are imported into containerd; pods run as containers; Services route through kube-proxy's rules.
 // Each setting below is one ../shared/real-node.md found necessary on these machines; its quirk number is cited.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIN, freePort } from '../cluster/control-plane.ts';
+import { BIN, freePort, startLogged as start, stopChild } from '../cluster/control-plane.ts';
 import { IMAGE } from './images.ts';
 import { CLUSTER_CIDR, NODE_IP, POD_CIDR, POD_GATEWAY } from './network.ts';
 
@@ -38,30 +38,8 @@ export interface RealNode {
 const STATE = '/run/containerd/podid';
 const SOCKET = `${STATE}/containerd.sock`;
 const CGROUP_ROOT = '/sys/fs/cgroup';
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-  killContainers();
-});
-
-function start(dir: string, name: string, cmd: string, args: string[]): ChildProcess {
-  const log = createWriteStream(join(dir, `${name}.log`));
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+// Containers and shims outlive containerd and the kubelet: ended when this process exits, however it exits.
+process.once('exit', () => killContainers());
 
 async function waitFor(what: string, dir: string, log: string, check: () => boolean | Promise<boolean>, timeoutMs: number, child?: ChildProcess) {
   const deadline = Date.now() + timeoutMs;
