@@ -1,6 +1,7 @@
 // `podid controller`: flags → leader election, the printer-column status mirror and, in standard mode, identity
 // assignment through ARM (credentials from the cloud config or flags).
 
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createLogger } from '../common/log.ts';
@@ -8,6 +9,7 @@ import { armClient } from '../controller/arm-client.ts';
 import { CLOUDS, CloudConfigError, parseCloudConfig, type CloudConfig } from '../controller/cloud-config.ts';
 import { MODES } from '../common/mode.ts';
 import { startController } from '../controller/controller.ts';
+import { candidateIdentity } from '../controller/leader.ts';
 import { armTokenSource } from '../controller/credentials.ts';
 import { ARM_MAX_IDENTITIES_PER_REQUEST, idKey } from '../controller/plan.ts';
 import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
@@ -22,7 +24,7 @@ import { untilSignal } from './signals.ts';
 const flags = {
   mode: flag(types.oneOf(MODES), { env: 'PODID_MODE', default: 'managed', help: 'managed: identities are already on the node pools (the controller only keeps the status columns); standard: the controller assigns type 0 identities to scale sets and VMs through ARM, as MIC did' }),
   namespace: flag(types.string, { env: 'PODID_NAMESPACE', default: 'podid-system', help: 'namespace of the leader Lease and the ownership ConfigMaps (fieldRef metadata.namespace)' }),
-  identity: flag(types.optionalString, { env: 'PODID_POD_NAME', help: 'this replica in the leader Lease (fieldRef metadata.name; default: the host name)' }),
+  identity: flag(types.optionalString, { env: 'PODID_POD_NAME', help: 'this replica in the leader Lease, followed there by a per-process suffix (fieldRef metadata.name; default: the host name)' }),
   listen: flag(types.listen, { env: 'PODID_CONTROLLER_LISTEN', default: ':8080', help: 'plain-HTTP address of /healthz, /readyz and /metrics' }),
   kubeconfig: kubeconfigFlag('kubeconfig file (default: in-cluster service account)'),
   'lease-name': flag(types.string, { env: 'PODID_LEASE_NAME', default: 'podid-controller', help: 'the coordination.k8s.io Lease replicas elect a leader on' }),
@@ -108,7 +110,7 @@ export const controllerCommand = defineCommand({
         kube: kubeClient(kubeCredentials(v.kubeconfig)),
         mode: v.mode,
         namespace: v.namespace,
-        identity: v.identity ?? hostname(),
+        identity: candidateIdentity(v.identity ?? hostname(), randomUUID()),
         listen: v.listen,
         lease: { name: v['lease-name'], seconds: v['lease-duration'], renewDeadlineMs: v['renew-deadline'], retryMs: v['retry-period'] },
         standard,

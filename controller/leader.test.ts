@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaseDecision, microTime } from './leader.ts';
+import { candidateIdentity, leaseDecision, microTime } from './leader.ts';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000);
@@ -19,4 +19,11 @@ describe('leaseDecision', () => {
 
 it('writes MicroTime with six fractional digits, as the apiserver requires', () => {
   expect(microTime(new Date('2026-11-23T14:14:09.762Z'))).toBe('2026-11-23T14:14:09.762000Z');
+});
+
+it('a container restarted in the same pod is a new candidate: it waits out the Lease its killed predecessor held', () => {
+  const killed = candidateIdentity('podid-controller-7d9f-abcde', 'b6f1c1de-0000-4000-8000-000000000001');
+  const restarted = candidateIdentity('podid-controller-7d9f-abcde', 'b6f1c1de-0000-4000-8000-000000000002');
+  expect(leaseDecision({ holder: killed, renewTime: ago(2), durationSeconds: 15 }, restarted, now)).toBe('wait');
+  expect(killed.startsWith('podid-controller-7d9f-abcde_')).toBe(true);
 });

@@ -12,6 +12,13 @@ export interface LeaseView {
   durationSeconds?: number;
 }
 
+/**
+ * This process's name in the Lease: the replica's (pod) name and a per-process suffix, as kube-controller-manager
+ * names itself (host name + "_" + a UUID). A container the kubelet restarts inside the same pod is then a new
+ * candidate: it waits out its killed predecessor's Lease like any other replica instead of renewing it as its own.
+ */
+export const candidateIdentity = (replica: string, processId: string): string => `${replica}_${processId}`;
+
 /** What a candidate does with the Lease as read: take it (free or expired), renew it (its own) or wait. */
 export function leaseDecision(lease: LeaseView | undefined, me: string, now: Date): 'acquire' | 'renew' | 'wait' {
   if (!lease?.holder) return 'acquire';

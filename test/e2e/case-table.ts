@@ -27,8 +27,16 @@ async function submit(cluster: ClusterInfo, ns: string, row: NetRawCase): Promis
   if (!spec.ephemeralContainers) return api(cluster, 'POST', `${base}/namespaces/${ns}/${RESOURCES[row.kind.kind]}?dryRun=All`, object);
   const { ephemeralContainers, ...rest } = spec;
   const created = await api(cluster, 'POST', `${base}/namespaces/${ns}/pods`, { ...object, spec: rest });
-  const withDebug = { ...created.body, spec: { ...created.body.spec, ephemeralContainers } };
-  return api(cluster, 'PUT', `${base}/namespaces/${ns}/pods/${created.body.metadata.name}/ephemeralcontainers?dryRun=All`, withDebug);
+  const path = `${base}/namespaces/${ns}/pods/${created.body.metadata.name}`;
+  // On the real node the scheduler and the kubelet write the pod's status meanwhile, so the update is made
+  // against the pod as it is now, again on a 409 conflict.
+  let current = created;
+  for (let attempt = 1; ; attempt++) {
+    const withDebug = { ...current.body, spec: { ...current.body.spec, ephemeralContainers } };
+    const res = await api(cluster, 'PUT', `${path}/ephemeralcontainers?dryRun=All`, withDebug);
+    if (res.status !== 409 || attempt === 5) return res;
+    current = await api(cluster, 'GET', path);
+  }
 }
 
 /**

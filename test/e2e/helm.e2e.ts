@@ -75,7 +75,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await helm(['uninstall', 'podid', '-n', 'podid-system', '--wait']).catch(() => undefined);
-});
+  // The chart's pods ran on the node and wrote what helm does not own (the webhook's Secret): the namespace goes,
+  // once its pods are gone, as beforeAll found it.
+  await kubectl(cluster, ['delete', 'namespace', 'podid-system', '--ignore-not-found', '--wait', '--timeout=120s']);
+}, 180_000);
 
 describe('charts/podid with the real helm', () => {
   it('helm lint passes', async () => {

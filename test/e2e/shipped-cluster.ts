@@ -118,10 +118,15 @@ export class ShippedCluster {
     this.node = node;
   }
 
-  /** Removes another suite's podid install (its webhooks would refuse labeled pods; its certificates are its own). */
+  /**
+   * Removes another suite's podid install (its webhooks would refuse labeled pods; its certificates are its own).
+   * The servers go first, and are waited for until their pods are gone: a webhook pod still running would write its
+   * Secret and caBundle again over the next suite's.
+   */
   async uninstall(): Promise<void> {
+    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found', '--cascade=foreground', '--wait=true']);
+    await kubectl(this.cluster, ['wait', '--for=delete', 'pod', '--all', '-n', SYSTEM, '--timeout=120s']);
     await kubectl(this.cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
-    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found', '--wait=true']);
     await kubectl(this.cluster, ['delete', 'secret', 'podid-webhook-tls', '-n', SYSTEM, '--ignore-not-found']);
   }
 
@@ -173,12 +178,10 @@ export class ShippedCluster {
     return kube(this.cluster, ['logs', '-n', ns, pod, '-c', container]);
   }
 
+  /** uninstall(), and what else the real servers wrote: the controller's Lease and ownership records. */
   async cleanup(): Promise<void> {
-    await kubectl(this.cluster, ['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'podid', '--ignore-not-found']);
-    // What the real servers wrote: the webhook's certificate Secret, the controller's Lease and ownership records.
-    await kubectl(this.cluster, ['delete', 'secret', 'podid-webhook-tls', '-n', SYSTEM, '--ignore-not-found']);
+    await this.uninstall();
     await kubectl(this.cluster, ['delete', 'lease', 'podid-controller', '-n', SYSTEM, '--ignore-not-found']);
     await kubectl(this.cluster, ['delete', 'configmap', '-l', 'podid.io/arm-ownership', '-n', SYSTEM, '--ignore-not-found']);
-    await kubectl(this.cluster, ['delete', 'deployment,daemonset', '--all', '-n', SYSTEM, '--ignore-not-found', '--wait=true']);
   }
 }

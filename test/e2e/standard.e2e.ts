@@ -100,11 +100,11 @@ async function forceDelete(names: string[]): Promise<void> {
   if (names.length) await kubectl(cluster, ['delete', 'pod', ...names, '-n', NS, '--force', '--grace-period=0', '--ignore-not-found']);
 }
 
-/** The controller replica holding the Lease (its holderIdentity is the pod's name). */
+/** The controller replica holding the Lease (its holderIdentity is the pod's name, "_" and a per-process id). */
 async function leader(): Promise<any> {
   return eventually('a controller leader', async () => {
     const holder = (await kubeJson(cluster, ['get', 'lease', 'podid-controller', '-n', SYSTEM])).spec?.holderIdentity as string | undefined;
-    return holder ? (await k.pods(SYSTEM, 'app.kubernetes.io/name=podid-controller')).find((p) => holder.startsWith(p.metadata.name)) : undefined;
+    return holder ? (await k.pods(SYSTEM, 'app.kubernetes.io/name=podid-controller')).find((p) => holder.startsWith(`${p.metadata.name}_`)) : undefined;
   });
 }
 
@@ -225,8 +225,9 @@ describe('standard mode through the real apiserver and the ARM emulator', () => 
   });
 
   it('NMI serves a type 0 token only once its identity is Assigned: 503 identity_not_assigned naming the stage until then', async () => {
-    // ARM throttles the next updates: the new pod's identity stays Created for a while.
-    arm.compute.throttle(3, 3, 'PATCH');
+    // ARM throttles the next five updates, 4 s each: the new pod's identity stays Created for about 20 s, well past
+    // NMI's --assignment-wait (5 s), so the first answer is NMI's 503 and not a token it waited for.
+    arm.compute.throttle(4, 5, 'PATCH');
     await kube(cluster, ['apply', '-f', '-'], JSON.stringify(deployment('late', 'private', 1)));
     const [pod] = await schedule('late', ['pool-a'], 1);
     const name = `${pod.metadata.name}-${NS}-private`;
