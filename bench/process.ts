@@ -48,14 +48,32 @@ export async function memoryMiB(pid: number): Promise<{ rss: number; anon: numbe
 export const mem = (m: { rss: number; anon: number; file: number }): string =>
   `RSS ${m.rss.toFixed(1)} MiB (private ${m.anon.toFixed(1)} MiB + file-backed ${m.file.toFixed(1)} MiB)`;
 
-/** The NODE_OPTIONS flags deploy/base gives a component's container (`webhook`, `nmi`, `controller`): what ships. */
-export function nodeFlagsOf(component: string): string[] {
+interface ShippedContainer {
+  name: string;
+  env?: Array<{ name: string; value?: string }>;
+  resources?: { limits?: { memory?: string } };
+}
+
+/** A component's container (`webhook`, `nmi`, `controller`) as deploy/base ships it. */
+function shippedContainer(component: string): ShippedContainer {
   const docs = loadAll(readFileSync(`deploy/base/${component}.yaml`, 'utf8')) as Array<{ kind?: string; spec?: unknown }>;
   for (const doc of docs) {
-    const spec = (doc?.spec as { template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } })?.template
-      ?.spec;
+    const spec = (doc?.spec as { template?: { spec?: { containers?: ShippedContainer[] } } })?.template?.spec;
     const container = spec?.containers?.find((c) => c.name === component);
-    if (container) return (container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(' ').filter(Boolean);
+    if (container) return container;
   }
   throw new Error(`deploy/base/${component}.yaml has no container named ${component}`);
+}
+
+/** The NODE_OPTIONS flags deploy/base gives a component's container: what ships. */
+export function nodeFlagsOf(component: string): string[] {
+  return (shippedContainer(component).env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(' ').filter(Boolean);
+}
+
+/** The memory limit deploy/base gives a component's container, in MiB (`256Mi` → 256). */
+export function memoryLimitMiB(component: string): number {
+  const limit = shippedContainer(component).resources?.limits?.memory ?? '';
+  const m = /^(\d+)(Mi|Gi)$/.exec(limit);
+  if (!m) throw new Error(`deploy/base/${component}.yaml: ${component}'s memory limit ${JSON.stringify(limit)} is not in Mi or Gi`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
 }

@@ -53,7 +53,7 @@ describe('podid webhook settings', () => {
   it('builds the defaults', () => {
     const s = parse([]);
     expect(s.listen).toEqual({ host: undefined, port: 8443 });
-    expect(s.maxRequestBytes).toBe(7 * 1024 * 1024);
+    expect(s.limits.maxRequestBytes).toBe(3 * 1024 * 1024);
     expect(s.injection).toMatchObject({
       port: 2578,
       envFlavour: 'all',
@@ -127,6 +127,19 @@ describe('the podid executable', () => {
     const err = await podid(['certs', 'renew']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toContain('podid certs init');
+  });
+  // What kubectl does: name the configuration sources it looked for (client-node alone would try http://localhost:8080).
+  it.each([
+    ['explain', 'pod', 'default/web'],
+    ['migrate', 'check'],
+    ['identity', 'list'],
+    ['exception', 'list'],
+  ])('podid %s %s without a cluster names the kubeconfig sources it tried', async (...args) => {
+    const err = await podid(args, { HOME: '/nonexistent-home' }).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain(
+      'no Kubernetes configuration found; tried --kubeconfig (not set), KUBECONFIG (not set), ~/.kube/config (/nonexistent-home/.kube/config: no such file), in-cluster (KUBERNETES_SERVICE_HOST is not set)',
+    );
   });
   it('prints usage and the version', async () => {
     expect((await podid(['--help'])).stdout).toContain('webhook');

@@ -10,6 +10,7 @@ import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
 import type { Pod } from '../webhook/pod.ts';
 import { defaultValidationConfig } from '../webhook/validation-config.ts';
+import { DEFAULT_ADMISSION_LIMITS } from '../webhook/app.ts';
 import { startWebhook } from '../webhook/server.ts';
 import { admissionReviewFor, sampleLabeledPod } from './demo-samples.ts';
 import { logLevelFlag } from './common-flags.ts';
@@ -46,7 +47,7 @@ export const demoCommand = defineCommand({
           listen: v.listen,
           tls: { certFile: files.cert, keyFile: files.key },
           tlsReloadMs: 10_000,
-          maxRequestBytes: 7 * 1024 * 1024,
+          limits: DEFAULT_ADMISSION_LIMITS,
           injection: { ...defaultInjectionConfig, sidecarImage: 'podid:dev' },
           validation: defaultValidationConfig,
         },

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../common/log.ts';
 import { MIN_TOKEN_EXPIRATION_SECONDS, defaultInjectionConfig as d, type InjectionConfig } from '../webhook/injection-config.ts';
 import { ENV_FLAVOURS } from '../webhook/sdk-env.ts';
 import { identityHints, type IdentityHints } from '../webhook/identity-hints.ts';
+import { DEFAULT_ADMISSION_LIMITS } from '../webhook/app.ts';
 import { startWebhook, type WebhookSettings } from '../webhook/server.ts';
 import { NETRAW_MODES, NETRAW_SCOPES, defaultValidationConfig, parseLabelSelector, type ValidationConfig } from '../webhook/validation-config.ts';
 import { certOptionsFrom, certFlags, certStoreFrom } from './certs-command.ts';
@@ -47,7 +48,9 @@ export const webhookFlags = {
   'certs-dir': flag(types.string, { env: 'PODID_CERTS_DIR', default: '/tmp/podid-certs', help: 'with --manage-certs: where the serving pair is written (an emptyDir)' }),
   'certs-interval': flag(types.duration, { env: 'PODID_CERTS_INTERVAL', default: '1m', help: 'with --manage-certs: how often certificates are reconciled (±10% jitter)' }),
   'tls-reload-interval': flag(types.duration, { env: 'PODID_TLS_RELOAD_INTERVAL', default: '10s', help: 'how often the certificate files are checked for changes' }),
-  'max-request-bytes': flag(types.bytes, { env: 'PODID_MAX_REQUEST_BYTES', default: '7Mi', help: 'largest AdmissionReview body accepted (larger ones get 413)' }),
+  'max-request-bytes': flag(types.bytes, { env: 'PODID_MAX_REQUEST_BYTES', default: '3Mi', help: "largest AdmissionReview body accepted (larger ones get 413 before they are read); the apiserver's own limit on a request is 3Mi" }),
+  'max-inflight-bytes': flag(types.bytes, { env: 'PODID_MAX_INFLIGHT_BYTES', default: '12Mi', help: 'AdmissionReview bytes held at once across requests (at least --max-request-bytes); past it requests wait in line' }),
+  'max-inflight-wait': flag(types.duration, { env: 'PODID_MAX_INFLIGHT_WAIT', default: '2s', help: 'how long a request waits for room under --max-inflight-bytes before a 503 with Retry-After (keep it under the webhook timeoutSeconds)' }),
   'shutdown-drain': flag(types.duration, { env: 'PODID_SHUTDOWN_DRAIN', default: '5s', help: 'on SIGTERM, how long to keep serving while reporting not ready' }),
   'log-level': logLevelFlag('info'),
   'sidecar-image': flag(types.string, { env: 'PODID_SIDECAR_IMAGE', default: d.sidecarImage, help: 'image of the injected token sidecar (the podid sidecar image)' }),
@@ -111,7 +114,12 @@ export function webhookSettingsFrom(v: WebhookValues): WebhookSettings {
     metricsListen: v['metrics-listen'],
     tls,
     tlsReloadMs: v['tls-reload-interval'],
-    maxRequestBytes: v['max-request-bytes'],
+    limits: {
+      ...DEFAULT_ADMISSION_LIMITS,
+      maxRequestBytes: v['max-request-bytes'],
+      maxInflightBytes: Math.max(v['max-inflight-bytes'], v['max-request-bytes']),
+      maxInflightWaitMs: v['max-inflight-wait'],
+    },
     injection,
     validation: validationConfigFrom(v),
   };

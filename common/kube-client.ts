@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { load as loadYaml } from 'js-yaml';
+import { IN_CLUSTER_DIR, kubeSource } from './kube-source.ts';
 
 /** A non-2xx answer: the HTTP status, the Status reason and message (never the request body). */
 export class KubeError extends Error {
@@ -63,16 +64,17 @@ export interface KubeCredentials {
   tokenFile?: string;
 }
 
-const IN_CLUSTER = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-/** Credentials from `kubeconfigPath`, else $KUBECONFIG, else the pod's service account (in-cluster). */
+/** Credentials from the first of --kubeconfig, $KUBECONFIG, ~/.kube/config and the pod's service account (kube-source.ts). */
 export function kubeCredentials(kubeconfigPath?: string, env: NodeJS.ProcessEnv = process.env): KubeCredentials {
-  const path = kubeconfigPath || env.KUBECONFIG?.split(':')[0];
-  if (path) return fromKubeconfig(path);
-  const host = env.KUBERNETES_SERVICE_HOST;
+  const source = kubeSource(kubeconfigPath, env);
+  if (source.kind === 'file') return fromKubeconfig(source.path);
+  const { host } = source;
   const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-  if (!host) throw new Error('no --kubeconfig, no KUBECONFIG, and not in a pod (KUBERNETES_SERVICE_HOST is not set)');
-  return { server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, ca: readFileSync(`${IN_CLUSTER}/ca.crt`), tokenFile: `${IN_CLUSTER}/token` };
+  return {
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ca: readFileSync(`${IN_CLUSTER_DIR}/ca.crt`),
+    tokenFile: `${IN_CLUSTER_DIR}/token`,
+  };
 }
 
 type Named<T> = { name: string } & T;

@@ -10,6 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import { kubeSource } from './kube-source.ts';
 
 type DispatcherFactory = (cluster: { name?: string; server?: string; proxyUrl?: string } | null, opts: Record<string, unknown>) => unknown;
 
@@ -18,8 +19,9 @@ const KEPT = 4;
 
 export function kubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault();
+  const source = kubeSource(kubeconfigPath);
+  if (source.kind === 'file') kc.loadFromFile(source.path);
+  else kc.loadFromCluster();
   poolConnections(kc);
   return kc;
 }

@@ -2,7 +2,9 @@
 // Transport (HTTPS, certificate reloads, shutdown) lives in server.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { byteBudget } from '../common/byte-budget.ts';
 import { HttpError } from '../common/http-error.ts';
+import { jsonShapeProblem, type JsonShapeLimits } from '../common/json-shape.ts';
 import { readBody, send, type Reply } from '../common/http-reply.ts';
 import type { Logger } from '../common/log.ts';
 import { BadReview, readAdmissionReview, review, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
@@ -13,6 +15,7 @@ import type { IdentityHints } from './identity-hints.ts';
 import { mutate } from './mutate.ts';
 import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';
+import { kindResourceProblem } from './workloads.ts';
 import type { ValidationConfig } from './validation-config.ts';
 
 export interface AdmissionResult {
@@ -26,10 +29,34 @@ export interface AdmissionResult {
 /** An admission endpoint: pure request → result. */
 export type AdmissionHandler = (req: AdmissionRequest) => AdmissionResult;
 
+/** What one admission request may cost, and all of them at once. */
+export interface AdmissionLimits {
+  /** Largest body (413 past it; the apiserver's own request limit is 3 MiB). */
+  maxRequestBytes: number;
+  /** Bodies held at once across requests (their declared sizes); past it requests wait in line. */
+  maxInflightBytes: number;
+  /** How long a request waits in that line before a 503 with Retry-After. */
+  maxInflightWaitMs: number;
+  /** The review's JSON: deepest nesting and most values, checked before it is parsed (400 past them). */
+  json: JsonShapeLimits;
+}
+
+/** Defaults: the apiserver's 3 MiB request limit; bodies of ~4 in flight at that size (hundreds at a real review's
+ * 3–10 KB); a wait well inside the apiserver's 5 s webhook timeout; JSON far deeper and larger than any pod's. */
+export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
+  maxRequestBytes: 3 * 1024 * 1024,
+  maxInflightBytes: 12 * 1024 * 1024,
+  maxInflightWaitMs: 2000,
+  json: { maxDepth: 64, maxValues: 200_000 },
+};
+
+/** Requests that may wait for room at once (each costs a socket, not its body: that is not read while it waits). */
+const MAX_WAITING = 1024;
+
 export interface AppOptions {
   injection: InjectionConfig;
   validation: ValidationConfig;
-  maxRequestBytes: number;
+  limits: AdmissionLimits;
   logger: Logger;
   metrics: WebhookMetrics;
   /** Extra admission endpoints by path, e.g. `/validate`. */
@@ -67,7 +94,8 @@ function parseJson(text: string): object | undefined {
  * write per admission. express cost ~a quarter of the CPU at load for routing and middleware podid does not need.
  */
 export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { logger, metrics } = opts;
+  const { logger, metrics, limits } = opts;
+  const budget = byteBudget({ maxBytes: limits.maxInflightBytes, maxWaitMs: limits.maxInflightWaitMs, maxWaiting: MAX_WAITING });
   const newSecret = opts.newSecret ?? secretSource();
   const endpoints = new Map<string, AdmissionHandler>(
     Object.entries({
@@ -104,9 +132,45 @@ export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: 
       req.resume();
       return badRequest(json(415, errorBody('unsupported_encoding', charset)), charset);
     }
-    const text = await readBody(req, opts.maxRequestBytes);
+    // A body declared too large is refused before it is read; one that is not declared reserves the largest size.
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (declared > limits.maxRequestBytes) {
+      req.resume();
+      const message = `the request body is larger than ${limits.maxRequestBytes} bytes`;
+      return badRequest(json(413, errorBody('request_too_large', message)), message);
+    }
+    const release = await budget.reserve(Number.isFinite(declared) ? declared : limits.maxRequestBytes);
+    if (!release) {
+      req.resume();
+      metrics.admissions.inc({ endpoint, result: 'overloaded' });
+      logger.warn({ endpoint, inflightBytes: budget.inUse, waiting: budget.waiting }, 'admission request refused: too many bytes in flight');
+      return {
+        ...json(503, errorBody('overloaded', 'podid is holding as many admission request bytes as it may; retry shortly')),
+        headers: { 'retry-after': '1' },
+      };
+    }
+    try {
+      return await evaluate(endpoint, handle, req, badRequest);
+    } finally {
+      release();
+    }
+  }
+
+  async function evaluate(
+    endpoint: string,
+    handle: AdmissionHandler,
+    req: IncomingMessage,
+    badRequest: (reply: Reply, reason: string) => Reply,
+  ): Promise<Reply> {
+    const text = await readBody(req, limits.maxRequestBytes);
     if (text instanceof HttpError) return badRequest(json(text.status, errorBody(text.code, text.message)), text.message);
     const end = metrics.latency.startTimer({ endpoint });
+    const tooLarge = jsonShapeProblem(text, limits.json);
+    if (tooLarge) {
+      end();
+      const message = `${tooLarge}; an AdmissionReview of a pod or workload holds far less`;
+      return badRequest(json(400, errorBody('bad_request', message)), message);
+    }
     const body = parseJson(text);
     if (body === undefined) {
       end();
@@ -120,6 +184,11 @@ export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: 
       if (!(err instanceof BadReview)) throw err;
       end();
       return badRequest(json(400, errorBody('bad_request', err.message)), err.message);
+    }
+    const unclassified = kindResourceProblem(request);
+    if (unclassified) {
+      end();
+      return badRequest(json(400, errorBody('bad_request', unclassified)), unclassified);
     }
     let result: AdmissionResult;
     try {

@@ -17,7 +17,7 @@ export function createWebhookMetrics(): WebhookMetrics {
     registry,
     admissions: new Counter({
       name: 'podid_admission_requests_total',
-      help: 'Admission requests by endpoint and result (injected, unchanged, opted-out, ignored, invalid, bad-request, ...).',
+      help: 'Admission requests by endpoint and result (injected, unchanged, opted-out, ignored, invalid, bad-request, overloaded, ...).',
       labelNames: ['endpoint', 'result'],
       registers: [registry],
     }),

@@ -6,7 +6,7 @@
 import type { Container, PodSpec } from './pod.ts';
 
 export type ContainerKind = 'container' | 'initContainer' | 'ephemeralContainer';
-export type Problem = 'privileged' | 'adds' | 'not-dropped';
+export type Problem = 'privileged' | 'adds' | 'not-dropped' | 'unknown-name';
 
 export interface Violation {
   kind: ContainerKind;
@@ -14,6 +14,8 @@ export interface Violation {
   problems: Problem[];
   /** Drop entries meant as NET_RAW that runtimes ignore (for the message). */
   misspelled?: string[];
+  /** Entries of add or drop that are not capabilities as containerd reads them, e.g. `add[0] "NET_RAW\uFFFD"`. */
+  unknown?: string[];
 }
 
 // Capability names as the container runtimes read them (the runtime, not this rule, decides what is dropped):
@@ -40,12 +42,39 @@ const nearMiss = (value: unknown): value is string => addsNetRaw(value) && !drop
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
+/**
+ * The Linux capabilities, as the OCI runtime-spec lists them (features-linux.md) without the "CAP_" prefix that
+ * containerd adds. A name outside them grants or removes nothing: containerd passes "CAP_" + the upper-cased name on,
+ * runc ignores names it does not know (its test "runc run with unknown capability" runs such a container), and CRI-O's
+ * runtime-tools refuses them (the container fails to start later, with a worse message than podid's).
+ */
+const CAPABILITIES = new Set(
+  (
+    'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
+    'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN ' +
+    'SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE ' +
+    'MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE'
+  ).split(' '),
+);
+
+/** A capability as containerd reads it: "ALL" in any case, or a capability's name without "CAP_" in any case. */
+export const isCapabilityName = (value: string): boolean => /^all$/i.test(value) || CAPABILITIES.has(value.toUpperCase());
+
+/** Entries of add and drop that are not capabilities, as `add[i] "…"`; the NET_RAW look-alikes are reported as such. */
+export function unknownCapabilities(c: Container): string[] {
+  const caps = c.securityContext?.capabilities;
+  const unknownIn = (field: 'add' | 'drop', reported: (v: unknown) => boolean) =>
+    list(caps?.[field]).flatMap((v, i) => (typeof v === 'string' && !isCapabilityName(v) && !reported(v) ? [`${field}[${i}] ${JSON.stringify(v)}`] : []));
+  return [...unknownIn('add', addsNetRaw), ...unknownIn('drop', nearMiss)];
+}
+
 export function containerProblems(c: Container): Problem[] {
   const sc = c.securityContext ?? {};
   const problems: Problem[] = [];
   if (sc.privileged === true) problems.push('privileged');
   if (list(sc.capabilities?.add).some(addsNetRaw)) problems.push('adds');
   if (!list(sc.capabilities?.drop).some(dropsNetRaw)) problems.push('not-dropped');
+  if (unknownCapabilities(c).length) problems.push('unknown-name');
   return problems;
 }
 
@@ -64,7 +93,8 @@ export function podSpecViolations(spec: PodSpec): Violation[] {
     (list ?? []).flatMap((c) => {
       const problems = containerProblems(c);
       const misspelled = problems.includes('not-dropped') ? misspelledDrops(c) : [];
-      return problems.length ? [{ kind, name: c.name, problems, ...(misspelled.length ? { misspelled } : {}) }] : [];
+      const unknown = problems.includes('unknown-name') ? unknownCapabilities(c) : [];
+      return problems.length ? [{ kind, name: c.name, problems, ...(misspelled.length ? { misspelled } : {}), ...(unknown.length ? { unknown } : {}) }] : [];
     }),
   );
 }
@@ -82,17 +112,19 @@ const FIX: Record<Problem, string> = {
   'not-dropped': 'add "NET_RAW" (or "ALL") to securityContext.capabilities.drop',
   adds: 'remove "NET_RAW" and "ALL" from securityContext.capabilities.add',
   privileged: 'set securityContext.privileged: false',
+  'unknown-name': 'write each capability as its name without "CAP_" (e.g. "NET_BIND_SERVICE") or "ALL"',
 };
 
 const WHAT: Record<Problem, string> = {
   'not-dropped': 'does not drop NET_RAW',
   adds: 'adds NET_RAW',
   privileged: 'is privileged',
+  'unknown-name': 'names what is not a Linux capability',
 };
 
 /** One line per container: what is wrong and the exact securityContext fix. */
 export function describeViolation(v: Violation): string {
-  const fixes = v.problems.map((p) => FIX[p]);
+  const fixes = v.problems.map((p) => (p === 'unknown-name' && v.unknown?.length ? `capabilities.${v.unknown.join(', ')}: ${FIX[p]}` : FIX[p]));
   if (v.misspelled?.length) {
     const listed = v.misspelled.map((m) => JSON.stringify(m)).join(', ');
     fixes.push(

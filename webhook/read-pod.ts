@@ -5,6 +5,12 @@ import type { Pod } from './pod.ts';
 
 export type PodRead = { ok: true; pod: Pod } | { ok: false; message: string };
 
+/**
+ * Bounds on what one pod may hold, far above any real pod (Kubernetes sets none): each container gets a patch, so a pod
+ * of 10,000 containers would cost megabytes of answer. A pod past them is refused with a message naming the field.
+ */
+export const POD_LIMITS = { containers: 256, envPerContainer: 4096 };
+
 function checkStringMap(value: unknown, path: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isRecord(value)) return `${path} must be an object`;
@@ -47,6 +53,9 @@ function checkContainers(value: unknown, path: string, required: boolean): strin
   if (err || !Array.isArray(value)) return err;
   if (required && value.length === 0) return `${path} must not be empty`;
   for (const [i, c] of value.entries()) {
+    if (Array.isArray(c.env) && c.env.length > POD_LIMITS.envPerContainer) {
+      return `${path}[${i}].env has ${c.env.length} entries; podid reads at most ${POD_LIMITS.envPerContainer} per container`;
+    }
     const e = checkNamedList(c.env, `${path}[${i}].env`, false);
     if (e) return e;
     const e2 = checkSecurityContext(c.securityContext, `${path}[${i}].securityContext`);
@@ -63,6 +72,13 @@ export function readPodShape(obj: unknown, path = ''): PodRead {
   if (meta !== undefined && meta !== null && !isRecord(meta)) return { ok: false, message: `${at('metadata')} must be an object` };
   const spec = obj.spec;
   if (!isRecord(spec)) return { ok: false, message: `${at('spec')} is required and must be an object` };
+  const counted = ['initContainers', 'containers', 'ephemeralContainers'].reduce((n, f) => n + (Array.isArray(spec[f]) ? (spec[f] as unknown[]).length : 0), 0);
+  if (counted > POD_LIMITS.containers) {
+    return {
+      ok: false,
+      message: `${at('spec')} has ${counted} containers; podid reads at most ${POD_LIMITS.containers} per pod (init, app and ephemeral together)`,
+    };
+  }
   const err =
     (isRecord(meta) && (checkStringMap(meta.labels, at('metadata.labels')) ?? checkStringMap(meta.annotations, at('metadata.annotations')))) ||
     checkContainers(spec.containers, at('spec.containers'), true) ||

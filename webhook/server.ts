@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
-import { createWebhookApp, type AdmissionHandler } from './app.ts';
+import { createWebhookApp, type AdmissionHandler, type AdmissionLimits } from './app.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { ValidationConfig } from './validation-config.ts';
@@ -17,7 +17,7 @@ export interface WebhookSettings {
   listen: ListenAddress;
   tls: TlsFiles;
   tlsReloadMs: number;
-  maxRequestBytes: number;
+  limits: AdmissionLimits;
   injection: InjectionConfig;
   validation: ValidationConfig;
   endpoints?: Record<string, AdmissionHandler>;
@@ -47,7 +47,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
   const app = createWebhookApp({
     injection: settings.injection,
     validation: settings.validation,
-    maxRequestBytes: settings.maxRequestBytes,
+    limits: settings.limits,
     logger,
     metrics,
     endpoints: settings.endpoints,

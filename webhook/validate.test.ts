@@ -36,6 +36,44 @@ describe('the shared NET_RAW case table through /validate', () => {
   });
 });
 
+// Names that are not Linux capabilities grant or remove nothing (containerd passes "CAP_" + the name on, runc ignores
+// unknown names, CRI-O fails the container later): podid's own rule, beside the shared NET_RAW table (the exported
+// policies check NET_RAW only).
+describe('capability names that are not capabilities', () => {
+  const withCaps = (capabilities: object) => ({
+    metadata: { name: 'p' },
+    spec: { containers: [{ name: 'app', image: 'x', securityContext: { capabilities } }] },
+  });
+  const rows: Array<[string, object, string | undefined]> = [
+    ['add of a real capability, any case', { add: ['SYS_TIME', 'net_bind_service'], drop: ['ALL'] }, undefined],
+    ['drop of real capabilities', { drop: ['NET_RAW', 'chown', 'SETUID'] }, undefined],
+    [
+      'add of a name with a replacement character',
+      { add: ['NET_RAW\uFFFD'], drop: ['ALL'] },
+      'capabilities.add[0] "NET_RAW\uFFFD": write each capability as its name',
+    ],
+    ['add of a made-up name', { add: ['SUPERUSER'], drop: ['ALL'] }, 'container "app" names what is not a Linux capability: capabilities.add[0] "SUPERUSER"'],
+    ['add with the CAP_ prefix (containerd reads CAP_CAP_SYS_TIME)', { add: ['CAP_SYS_TIME'], drop: ['ALL'] }, 'capabilities.add[0] "CAP_SYS_TIME"'],
+    ['drop of an unknown name beside NET_RAW', { drop: ['NET_RAW', 'bogus'] }, 'capabilities.drop[1] "bogus"'],
+    ['drop with the CAP_ prefix beside ALL', { drop: ['ALL', 'CAP_SYS_ADMIN'] }, 'capabilities.drop[1] "CAP_SYS_ADMIN"'],
+  ];
+  it.each(rows)('%s', (_name, capabilities, message) => {
+    const r = validate(request({ object: withCaps(capabilities) }), enforce);
+    expect(r.response.allowed).toBe(message === undefined);
+    if (message) expect(r.response.status?.message).toContain(message);
+  });
+
+  it('reports a NET_RAW look-alike once, as what it looks like', () => {
+    const r = validate(request({ object: withCaps({ add: [' NET_RAW'], drop: ['CAP_NET_RAW'] }) }), enforce);
+    expect(r.violations).toEqual([{ kind: 'container', name: 'app', problems: ['adds', 'not-dropped'], misspelled: ['CAP_NET_RAW'] }]);
+  });
+
+  it('is denied in fix mode too: adding the drop would not mend it', () => {
+    const r = validate(request({ object: withCaps({ add: ['SUPERUSER'] }) }), defaultValidationConfig);
+    expect(r.outcome).toBe('denied');
+  });
+});
+
 describe('validate', () => {
   it('warn mode allows with one warning per container', () => {
     const r = validate(request({ object: { ...badPod, spec: { containers: [{ name: 'a' }, { name: 'b' }] } } }), {

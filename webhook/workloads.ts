@@ -1,9 +1,11 @@
 // Where each kind the validating webhook checks keeps its pod template. Pure.
 
-import type { GroupVersionKind } from './admission.ts';
+import type { AdmissionRequest, GroupVersionKind } from './admission.ts';
 import { readPodShape, type PodRead } from './read-pod.ts';
 
 export interface TemplateLocation {
+  /** The resource (plural) the apiserver names with this kind. */
+  resource: string;
   /** Path of the pod-shaped object ({metadata, spec}) inside the admitted object; '' for a Pod itself. */
   path: string[];
   /** Dotted form for messages. */
@@ -13,20 +15,40 @@ export interface TemplateLocation {
 const TEMPLATE = ['spec', 'template'];
 
 const LOCATIONS: Record<string, TemplateLocation> = {
-  '/Pod': { path: [], label: '' },
-  '/ReplicationController': { path: TEMPLATE, label: 'spec.template' },
-  'apps/Deployment': { path: TEMPLATE, label: 'spec.template' },
-  'apps/StatefulSet': { path: TEMPLATE, label: 'spec.template' },
-  'apps/DaemonSet': { path: TEMPLATE, label: 'spec.template' },
-  'apps/ReplicaSet': { path: TEMPLATE, label: 'spec.template' },
-  'batch/Job': { path: TEMPLATE, label: 'spec.template' },
-  'batch/CronJob': { path: ['spec', 'jobTemplate', 'spec', 'template'], label: 'spec.jobTemplate.spec.template' },
+  '/Pod': { resource: 'pods', path: [], label: '' },
+  '/ReplicationController': { resource: 'replicationcontrollers', path: TEMPLATE, label: 'spec.template' },
+  'apps/Deployment': { resource: 'deployments', path: TEMPLATE, label: 'spec.template' },
+  'apps/StatefulSet': { resource: 'statefulsets', path: TEMPLATE, label: 'spec.template' },
+  'apps/DaemonSet': { resource: 'daemonsets', path: TEMPLATE, label: 'spec.template' },
+  'apps/ReplicaSet': { resource: 'replicasets', path: TEMPLATE, label: 'spec.template' },
+  'batch/Job': { resource: 'jobs', path: TEMPLATE, label: 'spec.template' },
+  'batch/CronJob': { resource: 'cronjobs', path: ['spec', 'jobTemplate', 'spec', 'template'], label: 'spec.jobTemplate.spec.template' },
 };
+/** "group/resource" → "group/Kind", for the resources above. */
+const KIND_OF_RESOURCE = new Map(Object.entries(LOCATIONS).map(([key, loc]) => [`${key.split('/')[0]}/${loc.resource}`, key]));
 
 export const CHECKED_KINDS = Object.keys(LOCATIONS).map((k) => k.split('/')[1]!);
 
 export function templateLocation(kind: GroupVersionKind): TemplateLocation | undefined {
   return LOCATIONS[`${kind.group}/${kind.kind}`];
+}
+
+/**
+ * Why a review's kind and resource cannot be classified, or undefined: a kind podid checks must come with its own
+ * resource and a namespace (they are all namespaced), and a checked resource without a subresource with its own kind
+ * (with a subresource the kind differs: pods/binding is a Binding, pods/eviction an Eviction). The apiserver always
+ * sends them so; anything else would let a pod through unclassified.
+ */
+export function kindResourceProblem(req: AdmissionRequest): string | undefined {
+  const kindKey = `${req.kind.group}/${req.kind.kind}`;
+  const loc = LOCATIONS[kindKey];
+  const resource = req.resource ?? { group: '', resource: '' };
+  const resourceKey = `${resource.group}/${resource.resource}`;
+  const resourceKind = KIND_OF_RESOURCE.get(resourceKey);
+  if (loc && resourceKey !== `${req.kind.group}/${loc.resource}`) return `request.resource ${resourceKey} is not the resource of request.kind ${kindKey}`;
+  if (resourceKind && !req.subResource && resourceKind !== kindKey) return `request.kind ${kindKey} is not the kind of request.resource ${resourceKey}`;
+  if ((loc || resourceKind) && !req.namespace) return `request.namespace must be set for ${resource.resource} (a namespaced resource)`;
+  return undefined;
 }
 
 /** The value at `path`, or undefined when any step is missing. */
