@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, createServingCert, type CertPair } from '../../certs/generate.ts';
 import { createLogger } from '../../common/log.ts';
-import type { AdmissionHandler } from '../../webhook/app.ts';
+import { DEFAULT_ADMISSION_LIMITS, type AdmissionHandler } from '../../webhook/app.ts';
 import { defaultInjectionConfig } from '../../webhook/injection-config.ts';
 import { startWebhook, type RunningWebhook } from '../../webhook/server.ts';
 import type { IdentityHints } from '../../webhook/identity-hints.ts';
@@ -41,7 +41,7 @@ export async function startLoopbackPodid(
     listen: { host: '127.0.0.1', port },
     tls,
     tlsReloadMs: 500,
-    maxRequestBytes: 7 * 1024 * 1024,
+    limits: DEFAULT_ADMISSION_LIMITS,
     injection: { ...defaultInjectionConfig, sidecarImage: 'podid:e2e' },
     validation,
     endpoints,
@@ -75,9 +75,14 @@ export async function renderDeploy(cluster: ClusterInfo, dir = 'deploy'): Promis
   return text.split(/(?<=^\})\n(?=^\{)/m).map((doc) => JSON.parse(doc));
 }
 
-/** Applies deploy/ (or an overlay) with every webhook's clientConfig pointed at podid on loopback. */
+/** podid's own servers: on loopback here, so their Deployments and DaemonSets are not applied (on the real node they
+ * would run, and the webhook's pods would publish their own caBundle over the loopback one). */
+const SERVER_KINDS = new Set(['Deployment', 'DaemonSet']);
+
+/** Applies deploy/ (or an overlay) with every webhook's clientConfig pointed at podid on loopback, without podid's
+ * server workloads (podid's namespace, CRDs, RBAC, Services and webhook configurations as shipped). */
 export async function installDeploy(cluster: ClusterInfo, podid: LoopbackPodid, dir = 'deploy'): Promise<any[]> {
-  const objects = await renderDeploy(cluster, dir);
+  const objects = (await renderDeploy(cluster, dir)).filter((o) => !(SERVER_KINDS.has(o.kind) && o.metadata.namespace === 'podid-system'));
   for (const obj of objects) {
     if (!/WebhookConfiguration$/.test(obj.kind)) continue;
     for (const hook of obj.webhooks) {
