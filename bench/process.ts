@@ -77,3 +77,16 @@ export function memoryLimitMiB(component: string): number {
   if (!m) throw new Error(`deploy/base/${component}.yaml: ${component}'s memory limit ${JSON.stringify(limit)} is not in Mi or Gi`);
   return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
 }
+
+/** The Node flags of the Dockerfile's `sidecar` stage ENTRYPOINT (what every pod's sidecar runs with). */
+export function sidecarImageFlags(): string[] {
+  const stage =
+    readFileSync('Dockerfile', 'utf8')
+      .split(/^FROM /m)
+      .find((s) => / AS sidecar\b/.test(s)) ?? '';
+  const ep = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
+  return ep.slice(
+    1,
+    ep.findIndex((a) => a.endsWith('.js')),
+  );
+}

@@ -4,7 +4,6 @@
 // under load. The emulators and NMI run in this process on loopback.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { startWorld } from '../test/emulators/world.ts';
 import { startLocalNmi } from '../test/local-nmi.ts';
 import { startSidecarProcess } from '../test/sidecar-process.ts';
 import { fmt, runLoad } from './load.ts';
-import { mem, memoryMiB } from './process.ts';
+import { mem, memoryMiB, sidecarImageFlags } from './process.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -33,17 +32,7 @@ const tokenFile = join(dir, 'sa-token');
 await writeFile(tokenFile, nmi.addPod({ name: 'bench', labels: { aadpodidbinding: 'sp-secret' } }));
 // The Node flags of the image's sidecar ENTRYPOINT (the Dockerfile's `sidecar` stage), so the figures are what
 // ships; BENCH_SIDECAR_NODE_ARGS overrides them (empty: none) to compare settings.
-const imageFlags = (() => {
-  const stage =
-    readFileSync('Dockerfile', 'utf8')
-      .split(/^FROM /m)
-      .find((s) => / AS sidecar\b/.test(s)) ?? '';
-  const ep = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
-  return ep.slice(
-    1,
-    ep.findIndex((a) => a.endsWith('.js')),
-  );
-})();
+const imageFlags = sidecarImageFlags();
 const nodeArgs = process.env.BENCH_SIDECAR_NODE_ARGS !== undefined ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ').filter(Boolean) : imageFlags;
 console.log(`sidecar command line: node ${[...nodeArgs, 'dist/cli/main.js', 'sidecar'].join(' ')}`);
 const sidecarOptions = { nmiUrl: nmi.url, tokenFile, identityHeader: 'bench-header', entry: 'dist/cli/main.js', nodeArgs };

@@ -50,6 +50,10 @@ export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
   json: { maxDepth: 64, maxValues: 200_000 },
 };
 
+// A 503 with Retry-After is not a lost admission: the apiserver calls webhooks through client-go's rest.Request,
+// which (rest/with_retry.go checkWait: 429 or any 5xx with Retry-After; the review is encoded bytes, so retryable)
+// waits and sends it again, up to 10 times, inside the webhook's timeoutSeconds.
+
 /** Requests that may wait for room at once (each costs a socket, not its body: that is not read while it waits). */
 const MAX_WAITING = 1024;
 
