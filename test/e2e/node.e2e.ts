@@ -5,6 +5,8 @@
 //   - the runtime, not podid, decides capabilities: CapEff in the container lacks NET_RAW under --netraw=fix;
 //   - NMI's interception of 169.254.169.254 from a pod's own network namespace;
 //   - the kubenet spoofing drill (CVE-2021-1677) with real pods on the bridge;
+//   - faults as shipped: a webhook pod evicted under a stream of pod creations fails none; NMI away from the node,
+//     sidecars serve the tokens they hold and recover without a restart;
 //   - pod deletion: a new pod reusing the address gets nothing of the old pod's, the old pod's token is refused;
 //   - the sidecar keeps serving after the kubelet rotates its projected token (10 minutes: the last test).
 
@@ -19,7 +21,7 @@ import { startImds, type RunningImds } from '../emulators/imds.ts';
 import { startWorld, type World } from '../emulators/world.ts';
 import { IMAGE } from '../node/images.ts';
 import { addNodeAddress, IMDS_IP, POD_GATEWAY } from '../node/network.ts';
-import { eventually, kube, kubeJson, kubectl } from './kube.ts';
+import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
 import { askSidecar } from './sidecar-call.ts';
 import { emulatorEnv, installOnNode, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
 
@@ -333,6 +335,100 @@ describe('the kubenet spoofing drill with real pods on the bridge (CVE-2021-1677
     ).toBe(true);
     expect(stolen(r)).toBe(0);
   });
+});
+
+/** Pod creations through the apiserver (dry run: admitted, not stored), `every` ms apart until `stop()`: each is
+ * admitted by the mutating webhook through its Service, so a webhook pod that drops requests shows as a failure. */
+function creationStream(every: number) {
+  const failures: string[] = [];
+  let sent = 0;
+  let running = true;
+  const pod = toolsPod('stream', { labels: { aadpodidbinding: 'victim' }, args: SLEEP });
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      sent++;
+      const r = await api(cluster, 'POST', `/api/v1/namespaces/${NS}/pods?dryRun=All`, {
+        ...pod,
+        metadata: { ...pod.metadata, name: undefined, generateName: 'stream-' },
+      }).catch((err: Error) => ({ status: 0, body: { message: err.message } }));
+      const injected = r.status === 201 && r.body.spec.initContainers?.some((c: any) => c.name === 'podid-token');
+      if (!injected) failures.push(`${r.status} ${r.body?.message ?? ''}`.slice(0, 300));
+      await new Promise((res) => setTimeout(res, Math.max(0, every - (Date.now() - started))));
+    }
+  })();
+  return {
+    failures,
+    sent: () => sent,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+const nmiAnswers = () =>
+  fetch(`http://${node.ip}:2579/healthz`).then(
+    (r) => r.status === 200,
+    () => false,
+  );
+
+describe('faults as shipped: the webhook drained, NMI away', () => {
+  it('a webhook pod evicted under a stream of pod creations: none fails (2 replicas, the PDB, the drain on SIGTERM)', async () => {
+    const before = await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-webhook', 2);
+    const stream = creationStream(50);
+    await new Promise((r) => setTimeout(r, 2_000));
+    // An eviction, as `kubectl drain` makes it: the PDB (minAvailable 1) allows it while the other replica is Ready.
+    const victim = before[0].metadata.name;
+    const evicted = await api(cluster, 'POST', `/api/v1/namespaces/${SYSTEM}/pods/${victim}/eviction`, {
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name: victim, namespace: SYSTEM },
+    });
+    expect(evicted.status, JSON.stringify(evicted.body)).toBe(201);
+    // Through the drain (--shutdown-drain 5s) and until the Deployment has two Ready replicas again.
+    await eventually(
+      'the evicted webhook pod to be gone and a new one Ready',
+      async () => {
+        const pods = await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-webhook', 2, 120_000);
+        return pods.every((p) => p.metadata.name !== victim) ? pods : undefined;
+      },
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    await stream.stop();
+    console.log(`webhook eviction: ${stream.sent()} pod creations during it, ${stream.failures.length} failed`);
+    expect(stream.sent()).toBeGreaterThan(100);
+    expect(stream.failures).toEqual([]);
+  }, 240_000);
+
+  it('NMI away from the node: sidecars serve the tokens they hold, and get new ones once NMI is back', async () => {
+    const [pod] = await k.readyPods(NS, 'app=app');
+    expect((await askSidecar(k, pod, RESOURCE)).status).toBe(200);
+    // The DaemonSet moved off the node (as an upgrade or a crash loop leaves it): no NMI answers on the node's port.
+    const away = JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'podid-e2e/nmi': 'nowhere' } } } } });
+    await kube(cluster, ['patch', 'daemonset', 'podid-nmi', '-n', SYSTEM, '--type=strategic', '-p', away]);
+    await eventually('NMI to stop answering on the node', async () => ((await nmiAnswers()) ? undefined : true), 120_000);
+    const held = await askSidecar(k, pod, RESOURCE);
+    expect(held.status, JSON.stringify(held)).toBe(200);
+    expect(held.access_token?.split('.')).toHaveLength(3);
+    const fresh = await askSidecar(k, pod, 'https://storage.azure.com/');
+    expect(fresh.status, 'a resource the sidecar never held needs NMI').toBeGreaterThanOrEqual(500);
+    expect(await nmiAnswers()).toBe(false);
+    // Back: the sidecar reaches the new NMI without being restarted.
+    const back = JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'podid-e2e/nmi': null } } } } });
+    await kube(cluster, ['patch', 'daemonset', 'podid-nmi', '-n', SYSTEM, '--type=strategic', '-p', back]);
+    await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-nmi');
+    const recovered = await eventually(
+      'the sidecar to get a new token through the new NMI',
+      async () => {
+        const a = await askSidecar(k, pod, 'https://storage.azure.com/');
+        return a.status === 200 ? a : undefined;
+      },
+      60_000,
+    );
+    expect(recovered.access_token?.split('.')).toHaveLength(3);
+  }, 300_000);
 });
 
 describe('pod deletion', () => {

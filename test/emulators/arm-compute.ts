@@ -84,6 +84,11 @@ export class ComputeEmulator {
     for (let i = 0; i < times; i++) this.faults.push({ method, fault });
   }
 
+  /** Drops the faults not yet answered. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   throttle(retryAfterSeconds: number, times = 1, method?: string): void {
     this.fail({ status: 429, code: 'TooManyRequests', message: 'The request is being throttled.', retryAfterSeconds }, times, method);
   }
