@@ -190,6 +190,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
           'cronjob-controller',
           'garbage-collector-controller',
           'namespace-controller',
+          // PodDisruptionBudget status, which evictions (kubectl drain) are judged against.
+          'disruption-controller',
           ...(opts.nodeIP ? NODE_CONTROLLERS : []),
         ].join(',')}`,
         ...(opts.nodeIP ? ['--node-monitor-grace-period=20s'] : []),

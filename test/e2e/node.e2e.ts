@@ -403,21 +403,25 @@ describe('faults as shipped: the webhook drained, NMI away', () => {
   }, 240_000);
 
   it('NMI away from the node: sidecars serve the tokens they hold, and get new ones once NMI is back', async () => {
-    const [pod] = await k.readyPods(NS, 'app=app');
+    await apply(toolsPod('nmi-away', { labels: { aadpodidbinding: 'victim' }, args: SLEEP }));
+    const pod = await k.containerReady(NS, 'nmi-away', 'podid-token');
     expect((await askSidecar(k, pod, RESOURCE)).status).toBe(200);
     // The DaemonSet moved off the node (as an upgrade or a crash loop leaves it): no NMI answers on the node's port.
     const away = JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'podid-e2e/nmi': 'nowhere' } } } } });
-    await kube(cluster, ['patch', 'daemonset', 'podid-nmi', '-n', SYSTEM, '--type=strategic', '-p', away]);
-    await eventually('NMI to stop answering on the node', async () => ((await nmiAnswers()) ? undefined : true), 120_000);
-    const held = await askSidecar(k, pod, RESOURCE);
-    expect(held.status, JSON.stringify(held)).toBe(200);
-    expect(held.access_token?.split('.')).toHaveLength(3);
-    const fresh = await askSidecar(k, pod, 'https://storage.azure.com/');
-    expect(fresh.status, 'a resource the sidecar never held needs NMI').toBeGreaterThanOrEqual(500);
-    expect(await nmiAnswers()).toBe(false);
-    // Back: the sidecar reaches the new NMI without being restarted.
     const back = JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'podid-e2e/nmi': null } } } } });
-    await kube(cluster, ['patch', 'daemonset', 'podid-nmi', '-n', SYSTEM, '--type=strategic', '-p', back]);
+    await kube(cluster, ['patch', 'daemonset', 'podid-nmi', '-n', SYSTEM, '--type=strategic', '-p', away]);
+    try {
+      await eventually('NMI to stop answering on the node', async () => ((await nmiAnswers()) ? undefined : true), 120_000);
+      const held = await askSidecar(k, pod, RESOURCE);
+      expect(held.status, JSON.stringify(held)).toBe(200);
+      expect(held.access_token?.split('.')).toHaveLength(3);
+      const fresh = await askSidecar(k, pod, 'https://storage.azure.com/');
+      expect(fresh.status, 'a resource the sidecar never held needs NMI').toBeGreaterThanOrEqual(500);
+      expect(await nmiAnswers()).toBe(false);
+    } finally {
+      // Back: the sidecar reaches the new NMI without being restarted.
+      await kube(cluster, ['patch', 'daemonset', 'podid-nmi', '-n', SYSTEM, '--type=strategic', '-p', back]);
+    }
     await k.readyPods(SYSTEM, 'app.kubernetes.io/name=podid-nmi');
     const recovered = await eventually(
       'the sidecar to get a new token through the new NMI',
