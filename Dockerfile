@@ -14,6 +14,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY cli ./cli
 COPY common ./common
 COPY identity ./identity
+COPY podspec ./podspec
+COPY aad ./aad
 COPY webhook ./webhook
 COPY certs ./certs
 COPY tokens ./tokens

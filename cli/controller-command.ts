@@ -12,7 +12,7 @@ import { startController } from '../controller/controller.ts';
 import { candidateIdentity } from '../controller/leader.ts';
 import { armTokenSource } from '../controller/credentials.ts';
 import { ARM_MAX_IDENTITIES_PER_REQUEST, idKey } from '../controller/plan.ts';
-import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
+import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../identity/builtin-exceptions.ts';
 import { kubeClient, kubeCredentials } from '../common/kube-client.ts';
 import { kubeConfig } from '../common/kube-config.ts';
 import { kubeconfigFlag, logLevelFlag } from './common-flags.ts';

@@ -8,7 +8,7 @@ import { createLoopbackCerts } from '../certs/generate.ts';
 import { httpsAgent, postJson } from '../common/https-json.ts';
 import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
-import type { Pod } from '../webhook/pod.ts';
+import type { Pod } from '../podspec/pod.ts';
 import { defaultValidationConfig } from '../webhook/validation-config.ts';
 import { DEFAULT_ADMISSION_LIMITS } from '../webhook/app.ts';
 import { startWebhook } from '../webhook/server.ts';

@@ -1,6 +1,6 @@
 // Sample objects shared by the demo, the HTTP tests and the benchmarks.
 
-import type { Pod } from '../webhook/pod.ts';
+import type { Pod } from '../podspec/pod.ts';
 
 export function sampleLabeledPod(name = 'demo-app'): Pod {
   return {

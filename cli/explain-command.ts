@@ -2,7 +2,7 @@
 
 import { readForPod, PodNotFound } from '../explain/cluster.ts';
 import { explainPod, explanationText } from '../explain/explain.ts';
-import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
+import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../identity/builtin-exceptions.ts';
 import { kubeConfig } from '../common/kube-config.ts';
 import { MODES } from '../common/mode.ts';
 import { kubeconfigFlag } from './common-flags.ts';

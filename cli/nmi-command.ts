@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../common/log.ts';
 import { startDaemon } from '../nmi/daemon.ts';
-import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../nmi/builtin-exceptions.ts';
+import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../identity/builtin-exceptions.ts';
 import { HOST_TOKEN_AUTH_MODES } from '../nmi/host-auth.ts';
 import { AMBIGUITY_POLICIES } from '../nmi/lookup.ts';
 import { INTERCEPT_INJECTED } from '../nmi/server.ts';
@@ -16,7 +16,7 @@ import { connectionFlags, kubeconfigFlag, limitsFrom, logLevelFlag } from './com
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
 
-/** `--builtin-exceptions`, parsed by nmi/builtin-exceptions.ts. */
+/** `--builtin-exceptions`, parsed by identity/builtin-exceptions.ts. */
 const builtinExceptions = typeOf('NS:K=V', parseBuiltinExceptions);
 
 // One row per flag: a table reads best unwrapped.

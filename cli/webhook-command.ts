@@ -201,9 +201,10 @@ class IdentityHintsFeed {
   start(v: WebhookValues, logger: Logger, kube: () => KubeClient): void {
     void (async () => {
       const { IdentityStore } = await import('../identity/store.ts');
-      const { startInformers } = await import('../nmi/kube.ts');
+      const { identityWatches } = await import('../identity/watches.ts');
+      const { runWatches } = await import('../common/kube-watch.ts');
       const store = new IdentityStore();
-      this.stopInformers = await startInformers(kube(), store, logger, () => {});
+      this.stopInformers = await runWatches(kube(), identityWatches(store, logger), logger, () => {});
       this.current = identityHints((pod) => store.objectsFor(pod), { forceNamespaced: false, standard: v.mode === 'standard' });
       logger.info(store.counts, 'identity hints on: podid CRDs synced');
     })().catch((err: unknown) => logger.warn({ err }, 'identity hints off: the podid CRDs cannot be read'));

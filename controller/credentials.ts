@@ -3,9 +3,9 @@
 // until five minutes before it expires. No secret is ever logged or put in an error.
 
 import type { AzureIdentity } from '../identity/crds.ts';
-import { imdsProvider } from '../nmi/imds-provider.ts';
-import { msalNetwork } from '../nmi/msal-network.ts';
-import { msalProvider } from '../nmi/msal-provider.ts';
+import { imdsProvider } from '../aad/imds-provider.ts';
+import { msalNetwork } from '../aad/msal-network.ts';
+import { msalProvider } from '../aad/msal-provider.ts';
 import type { CloudConfig } from './cloud-config.ts';
 
 /** ARM's v1 resource (the audience of the tokens it accepts). */

@@ -11,7 +11,7 @@ import {
   type AzurePodIdentityException,
 } from '../identity/crds.ts';
 import { explainResolution, resolvePod, type Resolution } from '../identity/match.ts';
-import { podSpecViolations, describeViolation } from '../webhook/netraw-rule.ts';
+import { podSpecViolations, describeViolation } from '../podspec/netraw-rule.ts';
 
 export type Verdict = 'ok' | 'warn' | 'blocks';
 

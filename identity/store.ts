@@ -1,9 +1,9 @@
 // The AzureIdentity, AzureIdentityBinding and AzurePodIdentityException objects a server knows (NMI, the webhook, the controller), indexed so
 // that one pod's lookup touches only the bindings with its selector and the exceptions of its namespace.
 
-import type { AzureIdentity, AzureIdentityBinding, AzurePodIdentityException, PodRef } from '../identity/crds.ts';
-import { BINDING_LABEL } from '../identity/crds.ts';
-import type { IdentityObjects } from '../identity/match.ts';
+import type { AzureIdentity, AzureIdentityBinding, AzurePodIdentityException, PodRef } from './crds.ts';
+import { BINDING_LABEL } from './crds.ts';
+import type { IdentityObjects } from './match.ts';
 
 const key = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
 

@@ -4,10 +4,10 @@
 
 import { isRecord } from '../identity/fields.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding } from '../identity/parse.ts';
-import { clientSecretOf } from '../nmi/sp-credentials.ts';
-import { describeViolation, podSpecViolations } from '../webhook/netraw-rule.ts';
-import { readPodShape } from '../webhook/read-pod.ts';
-import { templateLocation, at } from '../webhook/workloads.ts';
+import { clientSecretOf } from '../aad/sp-credentials.ts';
+import { describeViolation, podSpecViolations } from '../podspec/netraw-rule.ts';
+import { readPodShape } from '../podspec/read-pod.ts';
+import { templateLocation, at } from '../podspec/workloads.ts';
 
 export type Severity = 'blocker' | 'change' | 'info';
 

@@ -9,50 +9,14 @@ import { nameOf, runWatches, type Meta, type Watch } from '../common/kube-watch.
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import type { Logger } from '../common/log.ts';
 import { API_GROUP, API_VERSION } from '../identity/crds.ts';
-import type { Parsed } from '../identity/fields.ts';
-import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { adoptionPatch, assignmentObject, NODE_LABEL } from '../identity/assigned.ts';
 import type { AssignmentStates } from './assignment-gate.ts';
 import { planAssignments, planTakeover, type Assignment, type ForeignAssignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
-import type { PodEvents } from './events.ts';
 import type { IdentityStore } from '../identity/store.ts';
+import { identityWatches } from '../identity/watches.ts';
 import { toNodePod, type PodIndex } from './pod-index.ts';
-import { CredentialError, type SecretData } from './sp-credentials.ts';
-
-/**
- * Watches of the three podid CRDs into `store`; objects that do not parse are logged and left out. NMI, the webhook
- * and the controller run them with `runWatches`.
- */
-export function identityWatches(store: IdentityStore, log: Logger): Watch<Meta>[] {
-  const invalid = (kind: string, o: Meta, errors: { field: string; message: string }[]) =>
-    log.warn({ kind, object: `${nameOf(o).namespace}/${nameOf(o).name}`, errors: errors.map((e) => `${e.field}: ${e.message}`) }, 'ignoring invalid object');
-  function crdWatch<T>(
-    plural: string,
-    kind: string,
-    parse: (o: unknown) => Parsed<T>,
-    upsert: (v: T) => void,
-    remove: (namespace: string, name: string) => void,
-  ): Watch<Meta> {
-    return {
-      path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
-      upsert: (o) => {
-        const r = parse(o);
-        if (r.ok) upsert(r.value);
-        else invalid(kind, o, r.errors);
-      },
-      remove: (o) => remove(nameOf(o).namespace, nameOf(o).name),
-    };
-  }
-  return [
-    // prettier-ignore
-    crdWatch('azureidentities', 'AzureIdentity', parseAzureIdentity, (v) => store.upsertIdentity(v), (ns, n) => store.removeIdentity(ns, n)),
-    // prettier-ignore
-    crdWatch('azureidentitybindings', 'AzureIdentityBinding', parseAzureIdentityBinding, (v) => store.upsertBinding(v), (ns, n) => store.removeBinding(ns, n)),
-    // prettier-ignore
-    crdWatch('azurepodidentityexceptions', 'AzurePodIdentityException', parseAzurePodIdentityException, (v) => store.upsertException(v), (ns, n) => store.removeException(ns, n)),
-  ];
-}
+import { CredentialError, type SecretData } from '../aad/sp-credentials.ts';
 
 /** One node's pods into its PodIndex. */
 export function nodePodWatch(n: { name: string; pods: PodIndex }): Watch<unknown> {
@@ -69,7 +33,7 @@ export function nodePodWatch(n: { name: string; pods: PodIndex }): Watch<unknown
 
 /**
  * Starts the informers of the three podid CRDs (into `store`) and, with `node`, of that node's pods; resolves once
- * every initial list is in. `onChange` fires after any event. NMI watches both; the webhook only the CRDs.
+ * every initial list is in. `onChange` fires after any event.
  */
 export function startInformers(
   client: KubeClient,
@@ -226,29 +190,4 @@ export async function takeOverLeftovers(
   if (plan.adopt.length || plan.remove.length)
     log.info({ adopted: plan.adopt.length, removed: plan.remove.length }, "took over MIC's AzureAssignedIdentity objects");
   return { adopted: plan.adopt.length, removed: plan.remove.length };
-}
-
-/** Warning Events on pods (`kubectl describe pod`), as `component` (podid-nmi on its node, podid-controller); failures are logged, never thrown. */
-export function kubeEvents(client: KubeClient, host: string, log: Logger, component = 'podid-nmi'): PodEvents {
-  return {
-    warn(pod, reason, message) {
-      const now = new Date().toISOString();
-      const body = {
-        metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-        involvedObject: { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid || undefined },
-        type: 'Warning',
-        reason,
-        message,
-        source: { component, host },
-        reportingComponent: component,
-        reportingInstance: host,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      };
-      client.request('POST', `/api/v1/namespaces/${pod.namespace}/events`, { body }).catch((err: unknown) => {
-        log.warn({ reason, pod: `${pod.namespace}/${pod.name}`, code: statusOf(err) }, 'cannot write an Event');
-      });
-    },
-  };
 }

@@ -2,9 +2,9 @@
 // new provider file and one line here.
 
 import { IdentityType } from '../identity/crds.ts';
-import { imdsProvider } from './imds-provider.ts';
-import { msalProvider, type MsalProviderSettings } from './msal-provider.ts';
-import type { TokenProviders } from './token-provider.ts';
+import { imdsProvider } from '../aad/imds-provider.ts';
+import { msalProvider, type MsalProviderSettings } from '../aad/msal-provider.ts';
+import type { TokenProviders } from '../aad/token-provider.ts';
 
 export interface ProviderSettings {
   /** The node's metadata service (type 0). */

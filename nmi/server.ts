@@ -27,7 +27,7 @@ import { hostTokenPod, type HostTokenAuth } from './host-auth.ts';
 import type { IdentityStore } from '../identity/store.ts';
 import type { AssignmentGate } from './assignment-gate.ts';
 import { lookupIdentity, type AmbiguityPolicy, type Lookup } from './lookup.ts';
-import type { PodEvents } from './events.ts';
+import type { PodEvents } from '../common/events.ts';
 import type { NmiMetrics } from './metrics.ts';
 import { passThrough } from './passthrough.ts';
 import { RateLimiter } from './rate-limit.ts';

@@ -7,7 +7,7 @@ import { HttpError } from '../common/http-error.ts';
 import { IdentityType, type AzureIdentity } from '../identity/crds.ts';
 import { localNmiFixture } from '../test/local-nmi-fixture.ts';
 import { createNmiMetrics } from './metrics.ts';
-import type { TokenProvider, TokenProviders } from './token-provider.ts';
+import type { TokenProvider, TokenProviders } from '../aad/token-provider.ts';
 import { TokenService } from './token-service.ts';
 
 /** A type no podid release defines: what a contributor adding a credential kind starts from. */

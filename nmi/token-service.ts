@@ -6,7 +6,7 @@ import type { AzureIdentity } from '../identity/crds.ts';
 import { TokenCache } from '../tokens/token-cache.ts';
 import type { Token } from '../tokens/wire.ts';
 import type { NmiMetrics } from './metrics.ts';
-import type { TokenProvider, TokenProviders } from './token-provider.ts';
+import type { TokenProvider, TokenProviders } from '../aad/token-provider.ts';
 
 export interface TokenServiceOptions {
   providers: TokenProviders;

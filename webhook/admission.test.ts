@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { admissionReviewFor, sampleLabeledPod } from '../cli/demo-samples.ts';
 import { BadReview, readAdmissionReview } from './admission.ts';
-import { kindResourceProblem } from './workloads.ts';
+import { kindResourceProblem } from '../podspec/workloads.ts';
 
 const DEPLOYMENT = { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } };
 

@@ -1,12 +1,9 @@
 // admission.k8s.io/v1 AdmissionReview: reading requests and writing responses. Pure.
 
 import { isRecord } from '../identity/fields.ts';
+import type { GroupVersionKind } from '../podspec/workloads.ts';
 
-export interface GroupVersionKind {
-  group: string;
-  version: string;
-  kind: string;
-}
+export type { GroupVersionKind };
 
 export interface AdmissionRequest {
   uid: string;

@@ -15,7 +15,7 @@ import type { IdentityHints } from './identity-hints.ts';
 import { mutate } from './mutate.ts';
 import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';
-import { kindResourceProblem } from './workloads.ts';
+import { kindResourceProblem } from '../podspec/workloads.ts';
 import type { ValidationConfig } from './validation-config.ts';
 
 export interface AdmissionResult {

@@ -2,7 +2,7 @@
 // AzureIdentityBinding, its bindings name identities that do not exist, or it matches an
 // AzurePodIdentityException, or (standard mode) it would be served a type 0 identity podid-controller cannot assign.
 // `kubectl apply` shows them as `Warning:` lines, at the moment the owner can act.
-// Pure: the identity objects come from the webhook's informers (nmi/kube.ts startInformers).
+// Pure: the identity objects come from the webhook's informers (identity/watches.ts).
 
 import { IdentityType, type PodRef } from '../identity/crds.ts';
 import { explainResolution, resolvePod, type IdentityObjects, type MatchOptions } from '../identity/match.ts';

@@ -2,7 +2,7 @@ import fjp from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { defaultInjectionConfig as cfg, type InjectionConfig } from './injection-config.ts';
 import { planInjection, type InjectionOutcome } from './inject.ts';
-import type { Container, Pod } from './pod.ts';
+import type { Container, Pod } from '../podspec/pod.ts';
 
 const HOST = 'http://127.0.0.1:2578';
 const ENDPOINT = `${HOST}/msi/token`;

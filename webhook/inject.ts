@@ -5,7 +5,7 @@
 import type { Operation } from 'fast-json-patch';
 import { BINDING_LABEL } from '../identity/crds.ts';
 import { INJECTED_ANNOTATION, INJECT_ANNOTATION, READY_RESOURCE_ANNOTATION, SKIP_CONTAINERS_ANNOTATION, type InjectionConfig } from './injection-config.ts';
-import { pointerToken, type Container, type Pod } from './pod.ts';
+import { pointerToken, type Container, type Pod } from '../podspec/pod.ts';
 import { planSdkEnv } from './sdk-env.ts';
 import { SIDECAR_HEADER_VAR, sidecarContainer, tokenVolume } from './sidecar-spec.ts';
 

@@ -3,9 +3,9 @@
 import { allow, deny, isPodRequest, patchResponse, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
 import { planInjection, type InjectionOutcome } from './inject.ts';
 import type { InjectionConfig } from './injection-config.ts';
-import { displayName, podName } from './pod.ts';
+import { displayName, podName } from '../podspec/pod.ts';
 import type { IdentityHints } from './identity-hints.ts';
-import { readPodShape } from './read-pod.ts';
+import { readPodShape } from '../podspec/read-pod.ts';
 
 export type MutateOutcome = InjectionOutcome | 'ignored' | 'invalid';
 

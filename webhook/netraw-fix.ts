@@ -7,10 +7,10 @@
 
 import type { Operation } from 'fast-json-patch';
 import { allow, patchResponse, type AdmissionRequest } from './admission.ts';
-import { containerProblems } from './netraw-rule.ts';
-import type { Container } from './pod.ts';
+import { containerProblems } from '../podspec/netraw-rule.ts';
+import type { Container } from '../podspec/pod.ts';
 import { templateExempt, type ValidationConfig } from './validation-config.ts';
-import { readTemplate, templateLocation } from './workloads.ts';
+import { readTemplate, templateLocation } from '../podspec/workloads.ts';
 
 export function dropNetRawPatch(container: Container, path: string): Operation[] {
   if (!containerProblems(container).includes('not-dropped')) return [];

@@ -11,7 +11,7 @@
 // MSI_SECRET is unset, which the sidecar serves at /oauth2/token.
 
 import { APP_SERVICE_TOKEN_PATH, LEGACY_MSI_TOKEN_PATH } from '../tokens/wire.ts';
-import type { EnvVar } from './pod.ts';
+import type { EnvVar } from '../podspec/pod.ts';
 
 /** Where the sidecar serves tokens inside the pod, and the pod's App Service header secret. */
 export interface SidecarEndpoint {

@@ -8,7 +8,7 @@
 // part's variables with podid's values (an earlier admission), nothing changes; otherwise the part is
 // left out with a warning. A part that `requires` another is added only where that one is in place.
 
-import type { EnvVar } from './pod.ts';
+import type { EnvVar } from '../podspec/pod.ts';
 import { appServicePart, imdsHostPart, msiEndpointPart, type EnvPart, type SidecarEndpoint } from './sdk-env-parts.ts';
 
 const FLAVOURS = {

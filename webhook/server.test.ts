@@ -11,7 +11,7 @@ import { createCA, createServingCert, type CertPair } from '../certs/generate.ts
 import { admissionReviewFor, sampleLabeledPod } from '../cli/demo-samples.ts';
 import { createLogger } from '../common/log.ts';
 import { defaultInjectionConfig } from './injection-config.ts';
-import type { Pod } from './pod.ts';
+import type { Pod } from '../podspec/pod.ts';
 import { defaultValidationConfig } from './validation-config.ts';
 import { DEFAULT_ADMISSION_LIMITS } from './app.ts';
 import { startWebhook, type RunningWebhook } from './server.ts';

@@ -2,7 +2,7 @@
 // (initContainer, restartPolicy Always) that is ready before app containers start.
 
 import { TOKEN_DIR, TOKEN_PATH, type InjectionConfig } from './injection-config.ts';
-import type { Container } from './pod.ts';
+import type { Container } from '../podspec/pod.ts';
 
 /** Environment variable carrying the App Service header secret into the sidecar. */
 export const SIDECAR_HEADER_VAR = 'PODID_IDENTITY_HEADER';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { netRawCases } from '../policies/netraw-cases.ts';
 import type { AdmissionRequest } from './admission.ts';
-import { addsNetRaw, dropsNetRaw } from './netraw-rule.ts';
+import { addsNetRaw, dropsNetRaw } from '../podspec/netraw-rule.ts';
 import { validate } from './validate.ts';
 import { defaultValidationConfig, matchesLabels, parseLabelSelector, type ValidationConfig } from './validation-config.ts';
 

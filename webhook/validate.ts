@@ -3,9 +3,9 @@
 // so a non-compliant object created before podid can still be scaled, relabelled or deleted.
 
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './admission.ts';
-import { NETRAW_REASON, describeViolation, newViolations, podSpecViolations, type Violation } from './netraw-rule.ts';
+import { NETRAW_REASON, describeViolation, newViolations, podSpecViolations, type Violation } from '../podspec/netraw-rule.ts';
 import { templateExempt, type ValidationConfig } from './validation-config.ts';
-import { at, readTemplate, templateLocation } from './workloads.ts';
+import { at, readTemplate, templateLocation } from '../podspec/workloads.ts';
 
 export type ValidateOutcome = 'allowed' | 'denied' | 'warned' | 'audited' | 'exempt' | 'ignored' | 'invalid';
 

@@ -7,7 +7,8 @@ import type { AdmissionHandler } from '../../webhook/app.ts';
 import { createLogger } from '../../common/log.ts';
 import { IdentityStore } from '../../identity/store.ts';
 import { kubeClient, kubeCredentials } from '../../common/kube-client.ts';
-import { startInformers } from '../../nmi/kube.ts';
+import { runWatches } from '../../common/kube-watch.ts';
+import { identityWatches } from '../../identity/watches.ts';
 import { identityHints } from '../../webhook/identity-hints.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';
@@ -61,7 +62,8 @@ let stopInformers: (() => void) | undefined;
 beforeAll(async () => {
   // --identity-hints as deploy/ runs it: the podid CRDs watched through the real apiserver.
   const store = new IdentityStore();
-  stopInformers = await startInformers(kubeClient(kubeCredentials(cluster.kubeconfig)), store, createLogger('webhook', 'silent'), () => {});
+  const log = createLogger('webhook', 'silent');
+  stopInformers = await runWatches(kubeClient(kubeCredentials(cluster.kubeconfig)), identityWatches(store, log), log, () => {});
   podid = await startLoopbackPodid(
     { '/add-container': addContainer },
     undefined,

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubeClient } from '../../common/kube-client.ts';
 import { createLogger } from '../../common/log.ts';
-import { parseBuiltinExceptions } from '../../nmi/builtin-exceptions.ts';
+import { parseBuiltinExceptions } from '../../identity/builtin-exceptions.ts';
 import { startDaemon, type RunningDaemon } from '../../nmi/daemon.ts';
 import { startWorld, type World } from '../emulators/world.ts';
 import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';

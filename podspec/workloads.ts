@@ -1,7 +1,21 @@
 // Where each kind the validating webhook checks keeps its pod template. Pure.
 
-import type { AdmissionRequest, GroupVersionKind } from './admission.ts';
 import { readPodShape, type PodRead } from './read-pod.ts';
+
+/** metav1.GroupVersionKind. */
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** What kindResourceProblem reads of an admission request. */
+export interface KindAndResource {
+  kind: GroupVersionKind;
+  resource?: { group: string; version: string; resource: string };
+  subResource?: string;
+  namespace: string;
+}
 
 export interface TemplateLocation {
   /** The resource (plural) the apiserver names with this kind. */
@@ -39,7 +53,7 @@ export function templateLocation(kind: GroupVersionKind): TemplateLocation | und
  * (with a subresource the kind differs: pods/binding is a Binding, pods/eviction an Eviction). The apiserver always
  * sends them so; anything else would let a pod through unclassified.
  */
-export function kindResourceProblem(req: AdmissionRequest): string | undefined {
+export function kindResourceProblem(req: KindAndResource): string | undefined {
   const kindKey = `${req.kind.group}/${req.kind.kind}`;
   const loc = LOCATIONS[kindKey];
   const resource = req.resource ?? { group: '', resource: '' };

@@ -3,7 +3,7 @@
 // it to reach the real IMDS. podid keeps them as a flag, not a shipped object, so the default install needs no
 // second apply after its CRDs. Pure parsing.
 
-import type { AzurePodIdentityException } from '../identity/crds.ts';
+import type { AzurePodIdentityException } from './crds.ts';
 
 /** The default: the AKS add-on exception. */
 export const DEFAULT_BUILTIN_EXCEPTIONS = 'kube-system:kubernetes.azure.com/managedby=aks';

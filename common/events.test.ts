@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { dedupedEvents } from './events.ts';
-import type { NodePod } from './pod-index.ts';
+import { dedupedEvents, type EventPod } from './events.ts';
 
-const pod = (name: string, uid = `uid-${name}`): NodePod => ({
-  name,
-  namespace: 'demo',
-  uid,
-  labels: {},
-  ips: [],
-  serviceAccount: 'default',
-  hostNetwork: false,
-});
+const pod = (name: string, uid = `uid-${name}`): EventPod => ({ name, namespace: 'demo', uid });
 
 describe('dedupedEvents', () => {
   it('writes one event per pod and reason per window', () => {
