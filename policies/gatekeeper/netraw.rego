@@ -35,7 +35,7 @@ containers contains [kind, c] if {
 	some c in object.get(pod, ["spec", kind], [])
 }
 
-# Spellings as the runtimes read them (webhook/netraw-rule.ts cites containerd's and CRI-O's code): containerd
+# Spellings as the runtimes read them (podspec/netraw-rule.ts cites containerd's and CRI-O's code): containerd
 # drops "CAP_" + upper(name) untrimmed, so in drop only NET_RAW or ALL in any letter case count; in add, anything
 # that trims and upper-cases to NET_RAW, CAP_NET_RAW, ALL or CAP_ALL is refused.
 drops_net_raw(list) if {
