@@ -318,9 +318,11 @@ describe('the kubenet spoofing drill with real pods on the bridge (CVE-2021-1677
 
   it('forging the injected V’s address gets no token through interception: NMI answers the forged packets with sidecar_required', async () => {
     const r = await drill(victims.V!, { ip: IMDS_IP, port: 80, path: imdsPath, headers: { Metadata: 'true' } });
-    expect(r.responses.length, 'the forged requests reached NMI and its replies were captured').toBeGreaterThan(0);
+    // An attempt whose reply the attacker did not capture in time shows as status 0: it got nothing either.
+    const captured = r.responses.filter((x) => x.status !== 0);
+    expect(captured.length, `the forged requests reached NMI and its replies were captured: ${JSON.stringify(r.responses)}`).toBeGreaterThan(0);
     expect(
-      r.responses.every((x) => x.status === 403 && x.error === 'sidecar_required'),
+      captured.every((x) => x.status === 403 && x.error === 'sidecar_required'),
       JSON.stringify(r.responses),
     ).toBe(true);
     expect(stolen(r)).toBe(0);
@@ -328,9 +330,10 @@ describe('the kubenet spoofing drill with real pods on the bridge (CVE-2021-1677
 
   it('forging V’s address on the sidecar path gets no token either: NMI answers by the presented token, not the address', async () => {
     const r = await drill(victims.V!, { ip: node.ip, port: 2579, path: `/sidecar/token?resource=${encodeURIComponent(RESOURCE)}`, headers: {} });
-    expect(r.responses.length).toBeGreaterThan(0);
+    const captured = r.responses.filter((x) => x.status !== 0);
+    expect(captured.length, JSON.stringify(r.responses)).toBeGreaterThan(0);
     expect(
-      r.responses.every((x) => x.status === 401),
+      captured.every((x) => x.status === 401),
       JSON.stringify(r.responses),
     ).toBe(true);
     expect(stolen(r)).toBe(0);
