@@ -70,12 +70,16 @@ export function nodeFlagsOf(component: string): string[] {
   return (shippedContainer(component).env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(' ').filter(Boolean);
 }
 
-/** The memory limit deploy/base gives a component's container, in MiB (`256Mi` → 256). */
-export function memoryLimitMiB(component: string): number {
-  const limit = shippedContainer(component).resources?.limits?.memory ?? '';
-  const m = /^(\d+)(Mi|Gi)$/.exec(limit);
-  if (!m) throw new Error(`deploy/base/${component}.yaml: ${component}'s memory limit ${JSON.stringify(limit)} is not in Mi or Gi`);
+/** A memory quantity in Mi or Gi (`256Mi` → 256), as deploy/ and the webhook's sidecar settings write limits. */
+export function quantityMiB(quantity: string, where: string): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!m) throw new Error(`${where}: memory ${JSON.stringify(quantity)} is not in Mi or Gi`);
   return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+}
+
+/** The memory limit deploy/base gives a component's container, in MiB. */
+export function memoryLimitMiB(component: string): number {
+  return quantityMiB(shippedContainer(component).resources?.limits?.memory ?? '', `deploy/base/${component}.yaml ${component}'s limit`);
 }
 
 /** The Node flags of the Dockerfile's `sidecar` stage ENTRYPOINT (what every pod's sidecar runs with). */

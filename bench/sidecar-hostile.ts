@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { LEGACY_MSI_TOKEN_PATH, IMDS_TOKEN_PATH } from '../tokens/wire.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
 import { startSidecarProcess } from '../test/sidecar-process.ts';
-import { memoryMiB, sidecarImageFlags } from './process.ts';
+import { memoryMiB, quantityMiB, sidecarImageFlags } from './process.ts';
 
 const clients = Number(process.env.BENCH_CLIENTS ?? 12);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);
-const limitMiB = Number(/^(\d+)Mi$/.exec(defaultInjectionConfig.resources.memoryLimit ?? '')?.[1] ?? NaN);
+const limitMiB = quantityMiB(defaultInjectionConfig.resources.memoryLimit ?? '', "the webhook's default sidecar limit");
 const dir = await mkdtemp(join(tmpdir(), 'podid-bench-sidecar-hostile-'));
 await writeFile(join(dir, 'token'), 'not-a-token');
 const nodeArgs = sidecarImageFlags();

@@ -81,7 +81,8 @@ function podSpec(r: Rand) {
     const sc = pick(r, SECURITY);
     return { name: `c${i}`, image: 'example/app:1', env: [{ name: 'N', value: String(i) }], ...(sc ? { securityContext: sc } : {}) };
   });
-  const init = r() < 0.2 ? [{ name: 'init', image: 'example/init:1', ...(pick(r, SECURITY) ? { securityContext: pick(r, SECURITY) } : {}) }] : [];
+  const initSecurity = pick(r, SECURITY);
+  const init = r() < 0.2 ? [{ name: 'init', image: 'example/init:1', ...(initSecurity ? { securityContext: initSecurity } : {}) }] : [];
   return { containers, initContainers: init.length ? init : undefined };
 }
 
