@@ -21,7 +21,7 @@ import { api, ensureCrds } from '../test/e2e/kube.ts';
 import { startWorld } from '../test/emulators/world.ts';
 import { fmt, runLoad } from './load.ts';
 import { bigNode } from './nmi-fixture.ts';
-import { mem, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
+import { PODID_ENTRY, mem, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const IDENTITIES = Number(process.env.BENCH_IDENTITIES ?? 1_000);
@@ -184,7 +184,7 @@ try {
   const pid = nmi.proc.pid!;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const get = (path: string, headers: Record<string, string> = {}) => sendRequest(new URL(path, nmi!.url), { headers, timeoutMs: 60_000, agent });
-  // The V8 heap as NMI's /metrics reports it (prom-client's default metrics): used, total, and memory outside it.
+  // The V8 heap as NMI's /metrics reports it (common/process-metrics.ts): used, total, and memory outside it.
   const heapOf = async () => {
     const text = (await get('/metrics')).text;
     const mib = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
@@ -285,7 +285,7 @@ try {
   const indexedPods = Number(/podid_nmi_indexed_objects\{kind="pods"\} (\d+)/.exec(metrics)?.[1] ?? NaN);
 
   console.log(`  setup: ${PODS} pods (created, IP set, token issued), ${IDENTITIES} identities and bindings in the apiserver in ${setupSeconds.toFixed(0)} s`);
-  console.log(`  NMI process: node ${[...nodeFlags, 'dist/cli/main.js', 'nmi'].join(' ')}; from start to synced (/healthz 200): ${syncSeconds.toFixed(2)} s`);
+  console.log(`  NMI process: node ${[...nodeFlags, PODID_ENTRY, 'nmi'].join(' ')}; from start to synced (/healthz 200): ${syncSeconds.toFixed(2)} s`);
   console.log(`  NMI memory after sync          ${mem(synced)}; ${syncedHeap}`);
   console.log(
     `  first token for every pod      ${PODS} pods in ${firstSeconds.toFixed(1)} s (${(PODS / firstSeconds).toFixed(0)}/s, ${concurrency} at a time; p50 ${pct(first, 50).toFixed(1)} ms, p99 ${pct(first, 99).toFixed(1)} ms); NMI CPU ${firstCpu.toFixed(1)} s`,

@@ -6,6 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { loadAll } from 'js-yaml';
 import { createInterface } from 'node:readline';
 
+/** The bundled `podid` command the default image runs, and the sidecar image's one-command bundle (npm run build). */
+export const PODID_ENTRY = 'dist/podid.js';
+export const SIDECAR_ENTRY = 'dist/sidecar.js';
+
 export interface Child {
   proc: ChildProcess;
   url: string;
@@ -13,8 +17,8 @@ export interface Child {
 }
 
 /** Spawns the built `podid <args>` (what the image runs) and waits for its "listening" log line, which carries the URL. */
-export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
-  const proc = spawn(process.execPath, ['dist/cli/main.js', ...args], {
+export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeArgs, PODID_ENTRY, ...args], {
     env: { ...process.env, PODID_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { LEGACY_MSI_TOKEN_PATH, IMDS_TOKEN_PATH } from '../tokens/wire.ts';
 import { defaultInjectionConfig } from '../webhook/injection-config.ts';
 import { startSidecarProcess } from '../test/sidecar-process.ts';
-import { memoryMiB, quantityMiB, sidecarImageFlags } from './process.ts';
+import { SIDECAR_ENTRY, memoryMiB, quantityMiB, sidecarImageFlags } from './process.ts';
 
 const clients = Number(process.env.BENCH_CLIENTS ?? 12);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);
@@ -25,7 +25,7 @@ const sidecar = await startSidecarProcess({
   nmiUrl: 'http://127.0.0.1:9',
   tokenFile: join(dir, 'token'),
   identityHeader: 'h',
-  entry: 'dist/cli/main.js',
+  entry: SIDECAR_ENTRY,
   nodeArgs,
 });
 const base = new URL(sidecar.tokenUrl);
@@ -60,7 +60,7 @@ async function parallel(phase: string, one: () => Promise<void>): Promise<void> 
 
 try {
   console.log(
-    `podid sidecar under a hostile neighbour: node ${[...nodeArgs, 'dist/cli/main.js sidecar'].join(' ')}; limit ${limitMiB} MiB (the webhook's default)`,
+    `podid sidecar under a hostile neighbour: node ${[...nodeArgs, SIDECAR_ENTRY, 'sidecar'].join(' ')}; limit ${limitMiB} MiB (the webhook's default)`,
   );
   const idle = await memoryMiB(sidecar.proc.pid!);
   console.log(`  idle                               RSS ${idle.rss.toFixed(1)} MiB (private ${idle.anon.toFixed(1)} MiB)`);

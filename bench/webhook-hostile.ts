@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, createServingCert } from '../certs/generate.ts';
 import { fuzzCase, verdictOf, type FuzzClass, type Verdict } from '../test/fuzz/reviews.ts';
-import { memoryLimitMiB, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
+import { PODID_ENTRY, memoryLimitMiB, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
 
 const reviews = Number(process.env.BENCH_REVIEWS ?? 15_000);
 const clients = Number(process.env.BENCH_CLIENTS ?? 12);
@@ -109,7 +109,7 @@ try {
   console.log(
     `podid webhook under hostile load: ${clients} HTTPS clients, ${reviews} seeded reviews per mode (${Math.round(hostileShare * 100)}% hostile bodies, 30% malformed), Node ${process.version}`,
   );
-  console.log(`  server: node ${[...nodeFlags, 'dist/cli/main.js webhook'].join(' ')}; deploy/ limit ${limitMiB} MiB`);
+  console.log(`  server: node ${[...nodeFlags, PODID_ENTRY, 'webhook'].join(' ')}; deploy/ limit ${limitMiB} MiB`);
   let failed = false;
   for (const mode of ['enforce', 'fix'] as const) {
     const t = await run(mode);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createCA, createServingCert } from '../certs/generate.ts';
 import { admissionReviewFor, sampleLabeledPod } from '../cli/demo-samples.ts';
 import { fmt, runLoad } from './load.ts';
-import { mem, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
+import { PODID_ENTRY, mem, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -25,10 +25,16 @@ await writeFile(join(dir, 'tls.key'), serving.keyPem);
 const server = await startPodid(
   ['webhook', '--listen', '127.0.0.1:0', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--shutdown-drain', '0s'],
   { NODE_OPTIONS: nodeFlags.join(' ') },
+  (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
 );
 try {
   const review = admissionReviewFor(sampleLabeledPod());
-  const deployment = admissionReviewFor(tenContainerDeployment(), { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+  const deploymentKind = { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } };
+  const deployment = admissionReviewFor(tenContainerDeployment(), {
+    ...deploymentKind,
+    requestKind: deploymentKind.kind,
+    requestResource: deploymentKind.resource,
+  });
   const https = { caPem: ca.certPem, concurrency };
   const mutate = { ...https, url: `${server.url}/mutate`, method: 'POST', body: review, contains: '"patch":"' } as const;
   const idle = await memoryMiB(server.proc.pid!);
@@ -47,7 +53,7 @@ try {
   const rested = await memoryMiB(server.proc.pid!);
 
   console.log(`podid webhook benchmark: ${concurrency} keep-alive HTTPS clients (podid-loadgen), ${seconds} s per run, Node ${process.version}`);
-  console.log(`  server: node ${[...nodeFlags, 'dist/cli/main.js webhook'].join(' ')}`);
+  console.log(`  server: node ${[...nodeFlags, PODID_ENTRY, 'webhook'].join(' ')}`);
   console.log(`  baseline GET /healthz   ${fmt(baseline)}`);
   console.log(`  POST /mutate            ${fmt(mutated)}`);
   console.log(`  POST /validate (10 ctr) ${fmt(validated)}`);

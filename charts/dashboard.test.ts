@@ -24,7 +24,7 @@ async function exported(): Promise<Map<string, Set<string>>> {
         'job',
         ...((m as { values?: Array<{ labels: object }> }).values ?? []).flatMap((v) => Object.keys(v.labels)),
       ]);
-      // prom-client lists label names only once a series exists: take them from the metric's declaration too.
+      // Label names appear in values only once a series exists: take them from the metric's declaration too.
       for (const l of (registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] })?.labelNames ?? []) labels.add(l);
       const names = String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name];
       for (const n of names) out.set(n, String(m.type) === 'histogram' ? new Set([...labels, 'le']) : labels);

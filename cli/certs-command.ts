@@ -60,7 +60,7 @@ export const certsInitCommand = defineCommand({
   flags: {
     ...certFlags,
     'write-dir': flag(types.optionalString, { env: 'PODID_CERTS_WRITE_DIR', help: 'also write tls.crt, tls.key and ca.crt here' }),
-    'log-level': logLevelFlag('info', 'pino level'),
+    'log-level': logLevelFlag('info'),
   },
   async run(v) {
     const kube = kubeClient(kubeCredentials(v.kubeconfig));

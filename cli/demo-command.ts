@@ -31,7 +31,7 @@ export const demoCommand = defineCommand({
       help: 'where the demo webhook listens (port 0 picks a free one)',
     }),
     once: switchFlag({ env: 'PODID_DEMO_ONCE', help: 'exit after showing the sample instead of serving until Ctrl-C' }),
-    'log-level': logLevelFlag('warn', 'pino level of the demo servers'),
+    'log-level': logLevelFlag('warn', 'log level of the demo servers'),
   },
   async run(v) {
     const dir = await mkdtemp(join(tmpdir(), 'podid-demo-'));

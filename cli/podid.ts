@@ -1,7 +1,8 @@
 // The `podid` executable: one binary, one subcommand per server.
 
 import { podidVersion } from '../common/version.ts';
-import { UsageError, commandHelp, parseFlags, type Command } from './flags.ts';
+import type { Command } from './flags.ts';
+import { runCommand } from './run-command.ts';
 
 /** Commands load on use, so `podid sidecar` never loads the webhook's dependencies (per-pod memory counts). */
 export interface CommandEntry {
@@ -67,21 +68,5 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stderr.write(`podid: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const cmd = await entry.load();
-  try {
-    const args = cmd.positional && rest[0] !== undefined && !rest[0].startsWith('-') ? [`--${cmd.positional}`, ...rest] : rest;
-    const values = parseFlags(cmd.flags, args, env);
-    if (!values) {
-      process.stdout.write(commandHelp(cmd));
-      return 0;
-    }
-    return await cmd.run(values);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`podid ${cmd.name}: ${err.message}\nRun 'podid ${cmd.name} --help' for the flags.\n`);
-      return 2;
-    }
-    process.stderr.write(`podid ${cmd.name}: ${(err as Error).message}\n`);
-    return 1;
-  }
+  return runCommand(await entry.load(), rest, env);
 }

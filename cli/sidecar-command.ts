@@ -4,12 +4,11 @@
 import { urlHost } from '../common/listen.ts';
 import { nmiClient } from '../sidecar/nmi-client.ts';
 import { sidecarLimits, startSidecar, type SidecarLog } from '../sidecar/server.ts';
-import { connectionFlags, limitsFrom } from './common-flags.ts';
+import { createLogger } from '../common/log.ts';
+import type { LogLevel } from '../common/log-levels.ts';
+import { connectionFlags, limitsFrom, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
-
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-type LogLevel = (typeof LOG_LEVELS)[number];
 
 // One row per flag: a table reads best unwrapped.
 // prettier-ignore
@@ -24,7 +23,7 @@ const flags = {
   'refresh-ahead': flag(types.seconds, { env: 'PODID_REFRESH_AHEAD', default: '5m', help: 'refresh cached tokens this long before they expire (±20% jitter)' }),
   'max-tokens': flag(types.int(1), { env: 'PODID_MAX_TOKENS', default: '256', help: 'most (identity, resource) tokens kept' }),
   'ready-resource': flag(types.optionalString, { env: 'PODID_READY_RESOURCE', help: "if set, /healthz (the app's start gate) also waits until a token for this resource is cached" }),
-  'log-level': flag(types.oneOf(LOG_LEVELS), { env: 'PODID_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent' }),
+  'log-level': logLevelFlag('info'),
   ...connectionFlags(sidecarLimits.maxConnections),
 };
 
@@ -34,12 +33,11 @@ function nmiUrlFrom(v: FlagValues<typeof flags>): string {
   return `http://${urlHost(v['node-ip'])}:${v['nmi-port']}`;
 }
 
-/** JSON lines on stderr; callers never pass tokens. */
-function jsonLog(level: LogLevel): SidecarLog {
-  const threshold = LOG_LEVELS.indexOf(level);
-  return (lvl, msg, fields = {}) => {
-    if (LOG_LEVELS.indexOf(lvl) >= threshold)
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, component: 'sidecar', msg, ...fields })}\n`);
+/** The log schema of every podid process (common/log.ts), on stderr; callers never pass tokens. */
+function stderrLog(level: LogLevel): SidecarLog {
+  const logger = createLogger('sidecar', level, process.stderr);
+  return function sidecarLog(lvl, msg, fields = {}) {
+    logger[lvl](fields, msg);
   };
 }
 
@@ -59,7 +57,7 @@ export const sidecarCommand = defineCommand({
         limits: limitsFrom(v),
       },
       nmiClient(nmiUrlFrom(v), v['token-file']),
-      jsonLog(v['log-level']),
+      stderrLog(v['log-level']),
     );
     await untilSignal();
     await sidecar.close();

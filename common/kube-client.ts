@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { load as loadYaml } from 'js-yaml';
+import { createRequire } from 'node:module';
 import { IN_CLUSTER_DIR, kubeSource } from './kube-source.ts';
 
 /** A non-2xx answer: the HTTP status, the Status reason and message (never the request body). */
@@ -85,8 +85,12 @@ type KubeconfigFile = {
   users?: Named<{ user?: Record<string, unknown> }>[];
 };
 
+/** js-yaml, loaded only to read a kubeconfig: pods use their service account, and the parser costs 1.4 MiB. */
+let yamlModule: typeof import('js-yaml') | undefined;
+const yaml = () => (yamlModule ??= createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml'));
+
 function fromKubeconfig(path: string): KubeCredentials {
-  const file = loadYaml(readFileSync(path, 'utf8')) as KubeconfigFile;
+  const file = yaml().load(readFileSync(path, 'utf8')) as KubeconfigFile;
   const context = file.contexts?.find((c) => c.name === file['current-context'])?.context;
   if (!context) throw new Error(`kubeconfig ${path}: current-context ${JSON.stringify(file['current-context'] ?? null)} is not among its contexts`);
   const cluster = file.clusters?.find((c) => c.name === context.cluster)?.cluster;

@@ -1,5 +1,4 @@
-// The levels `--log-level` takes for pino-logging commands, apart from pino so flag tables can name them
-// without loading it (the sidecar's command shares those tables and loads built-ins only).
+// The levels `--log-level` takes, most severe first, for every podid command (common/log.ts writes the lines).
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -3,7 +3,7 @@
 // its HTTPS admission port) and the controller use it.
 
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { Registry } from './prometheus.ts';
 import { HttpError } from './http-error.ts';
 import { errorReply, send } from './http-reply.ts';
 import type { ListenAddress } from './listen.ts';

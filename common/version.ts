@@ -1,4 +1,4 @@
-// podid's version, from package.json: one level up from common/ in a checkout, two from dist/common/ when built.
+// podid's version, from package.json: one level up from common/ in a checkout, one from dist/ when bundled.
 
 import { fs } from './builtins.ts';
 

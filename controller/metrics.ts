@@ -1,6 +1,6 @@
 // Prometheus metrics of the controller, on a registry of its own.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from '../common/prometheus.ts';
 import { serverRegistry } from '../common/metrics.ts';
 import type { ReconcilerMetrics } from './reconciler.ts';
 

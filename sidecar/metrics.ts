@@ -1,6 +1,7 @@
-// The sidecar's counters, in Prometheus' text format on its health port (`/metrics`), without prom-client: the
-// sidecar loads node: built-ins and podid's own modules only (imports.test.ts). Token requests by flavour and
-// result (ok, or the error code the app got), and cache hits and misses (a miss asked NMI).
+// The sidecar's counters, in Prometheus' text format on its health port (`/metrics`): two counters written out by
+// hand, without a registry or the process metrics (a pod's sidecar loads as little as it can: imports.test.ts).
+// Token requests by flavour and result (ok, or the error code the app got), and cache hits and misses (a miss
+// asked NMI).
 
 export class SidecarMetrics {
   private readonly requests = new Map<string, number>();

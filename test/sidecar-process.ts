@@ -15,7 +15,7 @@ export interface SidecarProcessOptions {
   nmiUrl: string;
   tokenFile: string;
   identityHeader: string;
-  /** `bin/podid.js` (TypeScript source, default) or `dist/cli/main.js` (what the image runs). */
+  /** `bin/podid.js` (TypeScript source, default) or `dist/sidecar.js` (the bundle the sidecar image runs). */
   entry?: string;
   nodeArgs?: string[];
   /** A command the sidecar runs under, e.g. `ip netns exec <pod namespace>`. */

@@ -17,6 +17,7 @@ import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';
 import { kindResourceProblem } from '../podspec/workloads.ts';
 import type { ValidationConfig } from './validation-config.ts';
+import { AdmissionLog } from './admission-log.ts';
 
 export interface AdmissionResult {
   response: AdmissionResponse;
@@ -62,6 +63,8 @@ export interface AppOptions {
   validation: ValidationConfig;
   limits: AdmissionLimits;
   logger: Logger;
+  /** The admission lines (default: one of its own on `logger`; the server passes its own to write the last count on close). */
+  admissionLog?: AdmissionLog;
   metrics: WebhookMetrics;
   /** Extra admission endpoints by path, e.g. `/validate`. */
   endpoints?: Record<string, AdmissionHandler>;
@@ -99,6 +102,7 @@ function parseJson(text: string): object | undefined {
  */
 export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, metrics, limits } = opts;
+  const admissionLog = opts.admissionLog ?? new AdmissionLog(logger);
   const budget = byteBudget({ maxBytes: limits.maxInflightBytes, maxWaitMs: limits.maxInflightWaitMs, maxWaiting: MAX_WAITING });
   const newSecret = opts.newSecret ?? secretSource();
   const endpoints = new Map<string, AdmissionHandler>(
@@ -212,23 +216,19 @@ export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: 
     }
     const seconds = end();
     metrics.admissions.inc({ endpoint, result: result.outcome });
-    (result.details?.length ? logger.warn : logger.info).call(
-      logger,
-      {
-        endpoint,
-        uid: request.uid,
-        kind: request.kind.kind,
-        operation: request.operation,
-        subject: result.subject,
-        dryRun: request.dryRun,
-        result: result.outcome,
-        allowed: result.response.allowed,
-        warnings: result.response.warnings?.length ?? 0,
-        details: result.details,
-        ms: Math.round(seconds * 1e6) / 1e3,
-      },
-      'admission',
-    );
+    admissionLog.record({
+      endpoint,
+      uid: request.uid,
+      kind: request.kind.kind,
+      operation: request.operation,
+      subject: result.subject,
+      dryRun: request.dryRun,
+      result: result.outcome,
+      allowed: result.response.allowed,
+      warnings: result.response.warnings?.length ?? 0,
+      details: result.details,
+      ms: Math.round(seconds * 1e6) / 1e3,
+    });
     return json(200, review(result.response));
   }
 

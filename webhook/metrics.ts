@@ -1,6 +1,6 @@
 // Prometheus metrics of the admission server, on a registry of its own (one per server instance).
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from '../common/prometheus.ts';
 import { serverRegistry } from '../common/metrics.ts';
 
 export interface WebhookMetrics {

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
+import { AdmissionLog } from './admission-log.ts';
 import { createWebhookApp, type AdmissionHandler, type AdmissionLimits } from './app.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import type { InjectionConfig } from './injection-config.ts';
@@ -44,11 +45,13 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
   const initial = await loadTls(settings.tls);
   const metrics = createWebhookMetrics();
   let accepting = false;
+  const admissionLog = new AdmissionLog(logger);
   const app = createWebhookApp({
     injection: settings.injection,
     validation: settings.validation,
     limits: settings.limits,
     logger,
+    admissionLog,
     metrics,
     endpoints: settings.endpoints,
     identityHints: settings.identityHints,
@@ -92,6 +95,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
       tls.stop();
       if (metricsServer) await closeServer(metricsServer.server);
       await closeServer(server);
+      admissionLog.close();
     })());
   return { server, url, metricsUrl: metricsServer?.url, metrics, tls, close };
 }

@@ -42,11 +42,11 @@ describe('Dockerfile', () => {
 
   it('ships compiled JavaScript and production dependencies only', () => {
     const app = join(final.root, final.workdir);
-    expect(existsSync(join(app, 'dist/cli/main.js'))).toBe(true);
+    expect(existsSync(join(app, 'dist/podid.js'))).toBe(true);
     expect(existsSync(join(app, 'cli'))).toBe(false);
     const modules = readdirSync(join(app, 'node_modules'));
     for (const dev of ['typescript', 'vitest', 'supertest', 'node']) expect(modules).not.toContain(dev);
-    for (const prod of ['prom-client', 'pino', 'fast-json-patch', 'node-forge']) expect(modules).toContain(prod);
+    for (const prod of ['fast-json-patch', 'node-forge', '@azure/msal-node']) expect(modules).toContain(prod);
   });
 
   it('the sidecar stage: distroless, non-root, no node_modules, and the sidecar runs from it', () => {
@@ -57,7 +57,7 @@ describe('Dockerfile', () => {
     // [node, ...node flags, script]: this machine's Node 24 stands in for the image's, with the image's flags.
     const ep = sidecar.entrypoint!;
     const at = ep.findIndex((a) => a.endsWith('.js'));
-    expect(ep.slice(1, at)).toEqual(['--single-threaded', '--max-semi-space-size=1', '--max-old-space-size=16']);
+    expect(ep.slice(1, at)).toEqual(['--single-threaded', '--max-semi-space-size=1', '--max-old-space-size=12', '--optimize-for-size']);
     const run = (args: string[]) =>
       spawnSync(process.execPath, [...ep.slice(1, at), join(sidecar.root, ep[at]!), ...ep.slice(at + 1), ...args], {
         cwd: join(sidecar.root, sidecar.workdir),
