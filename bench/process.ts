@@ -17,8 +17,13 @@ export interface Child {
 }
 
 /** Spawns the built `podid <args>` (what the image runs) and waits for its "listening" log line, which carries the URL. */
-export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Child> {
-  const proc = spawn(process.execPath, [...nodeArgs, PODID_ENTRY, ...args], {
+export function startPodid(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Child> {
+  return startServer(PODID_ENTRY, args, env, nodeArgs);
+}
+
+/** Spawns `node [nodeArgs] script args` and waits for a stdout line carrying `"url":"…"`. */
+export async function startServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, PODID_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -28,7 +33,7 @@ export async function startPodid(args: string[], env: NodeJS.ProcessEnv = {}, no
       const m = /"url":"([^"]+)"/.exec(line);
       if (m) resolve(m[1]!);
     });
-    proc.once('exit', (code) => reject(new Error(`podid ${args[0]} exited with ${code} before listening`)));
+    proc.once('exit', (code) => reject(new Error(`${script} ${args[0] ?? ''} exited with ${code} before listening`)));
   });
   // Keep draining logs so the child never blocks on a full pipe; BENCH_CHILD_LOGS=1 shows them (on stderr).
   if (process.env.BENCH_CHILD_LOGS) proc.stdout!.pipe(process.stderr);

@@ -85,11 +85,11 @@ describe('podid webhook settings', () => {
 });
 
 describe('documentation', () => {
-  const readme = readFileSync('README.md', 'utf8');
+  const reference = readFileSync('docs/configuration.md', 'utf8');
   const allFlags = loaded.flatMap((c) => Object.entries(c.flags as Record<string, FlagSpec>).map(([name, f]) => [c.name, name, f] as const));
-  it.each(allFlags)('README documents podid %s --%s', (_cmd, name, spec) => {
-    expect(readme).toContain(`\`--${name}\``);
-    expect(readme).toContain(`\`${spec.env}\``);
+  it.each(allFlags)('docs/configuration.md documents podid %s --%s', (_cmd, name, spec) => {
+    expect(reference).toContain(`\`--${name}\``);
+    expect(reference).toContain(`\`${spec.env}\``);
   });
   it('lists each command under the name and summary the command itself declares', () => {
     expect(loaded.map((c) => [c.name, c.summary])).toEqual(commands.map((c) => [c.name, c.summary]));

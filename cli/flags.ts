@@ -1,6 +1,6 @@
 // Declarative, typed flags. Each flag names its environment variable, its default and its type; the type's
 // parser turns text into the value the command receives, naming the flag (or variable) in any error. The
-// same table prints `--help` and is checked against the README's configuration reference.
+// same table prints `--help` and is checked against docs/configuration.md.
 
 import { parseBytes, parseDurationMs } from '../common/duration.ts';
 import { parseListen, parsePort, type ListenAddress } from '../common/listen.ts';

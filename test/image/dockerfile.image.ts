@@ -43,10 +43,13 @@ describe('Dockerfile', () => {
   it('ships compiled JavaScript and production dependencies only', () => {
     const app = join(final.root, final.workdir);
     expect(existsSync(join(app, 'dist/podid.js'))).toBe(true);
+    expect(existsSync(join(app, 'dist/sidecar.js'))).toBe(true);
     expect(existsSync(join(app, 'cli'))).toBe(false);
     const modules = readdirSync(join(app, 'node_modules'));
     for (const dev of ['typescript', 'vitest', 'supertest', 'node']) expect(modules).not.toContain(dev);
-    for (const prod of ['fast-json-patch', 'node-forge', '@azure/msal-node']) expect(modules).toContain(prod);
+    for (const prod of ['fast-json-patch', 'node-forge', 'js-yaml', '@azure']) expect(modules).toContain(prod);
+    // Logging and metrics are podid's own (common/log.ts, common/prometheus.ts).
+    for (const gone of ['pino', 'prom-client']) expect(modules).not.toContain(gone);
   });
 
   it('the sidecar stage: distroless, non-root, no node_modules, and the sidecar runs from it', () => {
