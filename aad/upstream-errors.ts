@@ -4,6 +4,7 @@
 // they do not retry, so the app fails in a second with the reason, and an outage one they do, with Retry-After.
 // Pure: the providers call these with what they saw.
 
+import { isErrorCode, type ErrorCode } from '../common/error-codes.ts';
 import { HttpError, throttled, unavailable } from '../common/http-error.ts';
 
 /** Seconds an SDK should wait before retrying a transient failure. */
@@ -14,7 +15,7 @@ export const TRANSIENT_RETRY_SECONDS = 2;
  * 400 for a request that names something Azure AD does not know, 403 for a credential it refuses
  * (aad-pod-identity answered token refusals with 403 too).
  */
-const AAD_PERMANENT: Record<string, 400 | 403> = {
+const AAD_PERMANENT: Partial<Record<ErrorCode, 400 | 403>> = {
   invalid_request: 400,
   invalid_scope: 400,
   invalid_resource: 400,
@@ -30,8 +31,9 @@ const AAD_PERMANENT: Record<string, 400 | 403> = {
 export function aadRefusal(who: string, error: { code?: string; status?: number; detail: string }, cause?: unknown): HttpError {
   const text = `Azure AD refused a token for ${who}: ${error.code ? `${error.code}: ` : ''}${error.detail}`;
   if (error.status === 429) return throttled(`Azure AD throttled the token request for ${who}`, 5, { cause });
-  const permanent = error.code ? AAD_PERMANENT[error.code] : undefined;
-  if (permanent) return new HttpError(permanent, error.code!, text, { cause });
+  const code = error.code !== undefined && isErrorCode(error.code) ? error.code : undefined;
+  const permanent = code && AAD_PERMANENT[code];
+  if (code && permanent) return new HttpError(permanent, code, text, { cause });
   return unavailable(503, text, { cause, retryAfterSeconds: TRANSIENT_RETRY_SECONDS });
 }
 

@@ -11,6 +11,7 @@ import { INTERCEPT_INJECTED } from '../nmi/server.ts';
 import { defaultInterceptConfig, validateInterceptConfig, type InterceptConfig } from '../nmi/iptables-rules.ts';
 import { kubeClient, kubeCredentials } from '../common/kube-client.ts';
 import { MODES } from '../common/mode.ts';
+import { SIDECAR_PORTS, TOKEN_AUDIENCE } from '../tokens/sidecar-contract.ts';
 import { defaultServerLimits } from '../common/serve.ts';
 import { connectionFlags, kubeconfigFlag, limitsFrom, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
@@ -22,11 +23,11 @@ const builtinExceptions = typeOf('NS:K=V', parseBuiltinExceptions);
 // One row per flag: a table reads best unwrapped.
 // prettier-ignore
 const flags = {
-  listen: flag(types.listen, { env: 'PODID_NMI_LISTEN', default: ':2579', help: 'HTTP listen address on the node (host network)' }),
+  listen: flag(types.listen, { env: 'PODID_NMI_LISTEN', default: `:${SIDECAR_PORTS.nmi}`, help: 'HTTP listen address on the node (host network)' }),
   'node-name': flag(types.string, { env: 'PODID_NODE_NAME', required: true, help: 'this node (fieldRef spec.nodeName): only its pods are watched' }),
   'node-ip': flag(types.optionalString, { env: 'PODID_NODE_IP', help: "the node's IP (fieldRef status.hostIP): interception target and allowed /host/token caller" }),
   kubeconfig: kubeconfigFlag('kubeconfig file (default: in-cluster service account)'),
-  'token-audience': flag(types.string, { env: 'PODID_TOKEN_AUDIENCE', default: 'podid', help: 'audience sidecar tokens must carry (TokenReview)' }),
+  'token-audience': flag(types.string, { env: 'PODID_TOKEN_AUDIENCE', default: TOKEN_AUDIENCE, help: 'audience sidecar tokens must carry (TokenReview)' }),
   'imds-url': flag(types.url, { env: 'PODID_IMDS_URL', default: 'http://169.254.169.254', help: "the node's real metadata service: type 0 tokens and pass-through" }),
   'authority-host': flag(types.url, { env: 'PODID_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', help: "Azure AD authority host for service principals (an identity's adEndpoint overrides it)" }),
   'extra-ca-file': flag(types.optionalString, { env: 'PODID_EXTRA_CA_FILE', help: 'PEM CA certificates trusted for the authority host besides the system ones' }),
@@ -39,7 +40,7 @@ const flags = {
   'caller-rate': flag(types.int(1), { env: 'PODID_CALLER_RATE', default: '20', help: 'token requests per second one caller (a pod\'s address; for /host/token the pod named) may make on average; past it 429 with Retry-After' }),
   'caller-burst': flag(types.int(1), { env: 'PODID_CALLER_BURST', default: '100', help: 'token requests one caller may make at once before --caller-rate applies' }),
   'host-token-auth': flag(types.oneOf(HOST_TOKEN_AUTH_MODES), { env: 'PODID_HOST_TOKEN_AUTH', default: 'optional', help: "/host/token: required (the pod's service-account token, verified by TokenReview), optional (verified when present; requests without it are counted) or off (the podname/podns headers decide, as in aad-pod-identity)" }),
-  'host-token-audience': flag(types.string, { env: 'PODID_HOST_TOKEN_AUDIENCE', default: 'podid', help: 'audience of the service-account tokens presented on /host/token (the CSIDriver tokenRequests audience)' }),
+  'host-token-audience': flag(types.string, { env: 'PODID_HOST_TOKEN_AUDIENCE', default: TOKEN_AUDIENCE, help: 'audience of the service-account tokens presented on /host/token (the CSIDriver tokenRequests audience)' }),
   'host-token-from-node-ip': switchFlag({ env: 'PODID_HOST_TOKEN_FROM_NODE_IP', help: "also accept /host/token callers from the node's IP (default: loopback only)" }),
   'ambiguous-identity': flag(types.oneOf(AMBIGUITY_POLICIES), { env: 'PODID_AMBIGUOUS_IDENTITY', default: 'first', help: 'a pod holding several identities that names none: first (serve the first by namespace/name, as aad-pod-identity did; counted and a warning Event on the pod) or refuse (409)' }),
   'builtin-exceptions': flag(builtinExceptions, { env: 'PODID_BUILTIN_EXCEPTIONS', default: DEFAULT_BUILTIN_EXCEPTIONS, help: 'exceptions applied without an AzurePodIdentityException object, namespace:key=value[+key=value], comma-separated (default: the AKS add-on exception; empty: none)' }),

@@ -3,6 +3,7 @@
 
 import { urlHost } from '../common/listen.ts';
 import { nmiClient } from '../sidecar/nmi-client.ts';
+import { SIDECAR_ENV, SIDECAR_PORTS, TOKEN_PATH } from '../tokens/sidecar-contract.ts';
 import { sidecarLimits, startSidecar, type SidecarLog } from '../sidecar/server.ts';
 import { createLogger } from '../common/log.ts';
 import type { LogLevel } from '../common/log-levels.ts';
@@ -13,23 +14,24 @@ import { untilSignal } from './signals.ts';
 // One row per flag: a table reads best unwrapped.
 // prettier-ignore
 const flags = {
-  listen: flag(types.listen, { env: 'PODID_SIDECAR_LISTEN', default: '127.0.0.1:2578', help: 'token API address (keep it on loopback)' }),
-  'health-listen': flag(types.listen, { env: 'PODID_SIDECAR_HEALTH_LISTEN', default: ':2577', help: 'health endpoints (/healthz ready, /livez alive) for the kubelet' }),
-  'nmi-url': flag(types.url, { env: 'PODID_NMI_URL', help: 'NMI base URL (default: http://<node-ip>:<nmi-port>)' }),
-  'node-ip': flag(types.optionalString, { env: 'PODID_NODE_IP', help: "the node's IP (the webhook sets it from status.hostIP)" }),
-  'nmi-port': flag(types.port, { env: 'PODID_NMI_PORT', default: '2579', help: "NMI's port on the node" }),
-  'token-file': flag(types.string, { env: 'PODID_TOKEN_FILE', default: '/var/run/secrets/podid/token', help: 'projected service-account token presented to NMI (re-read on every NMI call)' }),
-  'identity-header': flag(types.string, { env: 'PODID_IDENTITY_HEADER', default: '', help: 'App Service X-IDENTITY-HEADER secret (empty: App Service endpoint off)' }),
+  listen: flag(types.listen, { env: SIDECAR_ENV.listen, default: `127.0.0.1:${SIDECAR_PORTS.token}`, help: 'token API address (keep it on loopback)' }),
+  'health-listen': flag(types.listen, { env: SIDECAR_ENV.healthListen, default: `:${SIDECAR_PORTS.health}`, help: 'health endpoints (/healthz ready, /livez alive) for the kubelet' }),
+  'nmi-url': flag(types.url, { env: SIDECAR_ENV.nmiUrl, help: 'NMI base URL (default: http://<node-ip>:<nmi-port>)' }),
+  'node-ip': flag(types.optionalString, { env: SIDECAR_ENV.nodeIp, help: "the node's IP (the webhook sets it from status.hostIP)" }),
+  'nmi-port': flag(types.port, { env: SIDECAR_ENV.nmiPort, default: String(SIDECAR_PORTS.nmi), help: "NMI's port on the node" }),
+  'token-file': flag(types.string, { env: SIDECAR_ENV.tokenFile, default: TOKEN_PATH, help: 'projected service-account token presented to NMI (re-read on every NMI call)' }),
+  'identity-header': flag(types.string, { env: SIDECAR_ENV.identityHeader, default: '', help: 'App Service X-IDENTITY-HEADER secret (empty: App Service endpoint off)' }),
   'refresh-ahead': flag(types.seconds, { env: 'PODID_REFRESH_AHEAD', default: '5m', help: 'refresh cached tokens this long before they expire (±20% jitter)' }),
   'max-tokens': flag(types.int(1), { env: 'PODID_MAX_TOKENS', default: '256', help: 'most (identity, resource) tokens kept' }),
-  'ready-resource': flag(types.optionalString, { env: 'PODID_READY_RESOURCE', help: "if set, /healthz (the app's start gate) also waits until a token for this resource is cached" }),
+  'ready-resource': flag(types.optionalString, { env: SIDECAR_ENV.readyResource, help: "if set, /healthz (the app's start gate) also waits until a token for this resource is cached" }),
   'log-level': logLevelFlag('info'),
   ...connectionFlags(sidecarLimits.maxConnections),
 };
 
 function nmiUrlFrom(v: FlagValues<typeof flags>): string {
   if (v['nmi-url']) return v['nmi-url'];
-  if (!v['node-ip']) throw new UsageError('--nmi-url (or PODID_NMI_URL), or --node-ip (PODID_NODE_IP, set by the webhook from status.hostIP), is required');
+  if (!v['node-ip'])
+    throw new UsageError(`--nmi-url (or ${SIDECAR_ENV.nmiUrl}), or --node-ip (${SIDECAR_ENV.nodeIp}, set by the webhook from status.hostIP), is required`);
   return `http://${urlHost(v['node-ip'])}:${v['nmi-port']}`;
 }
 

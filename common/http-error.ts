@@ -2,6 +2,8 @@
 // gets, a sentence safe to show it (never a token or secret), an optional Retry-After, and the original
 // error as `cause`, kept for debug logs and never put in a response. Dependency-free: the sidecar uses it.
 
+import type { ErrorCode } from './error-codes.ts';
+
 export interface HttpErrorOptions {
   /** Seconds the caller should wait before retrying (sent as `Retry-After`). */
   retryAfterSeconds?: number;
@@ -11,16 +13,16 @@ export interface HttpErrorOptions {
 
 /** The JSON body every token endpoint answers an error with (IMDS and App Service shape). */
 export interface ErrorBody {
-  error: string;
+  error: ErrorCode;
   error_description: string;
 }
 
 export class HttpError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryAfterSeconds?: number;
 
-  constructor(status: number, code: string, message: string, opts: HttpErrorOptions = {}) {
+  constructor(status: number, code: ErrorCode, message: string, opts: HttpErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'HttpError';
     this.status = status;

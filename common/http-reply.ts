@@ -18,7 +18,7 @@ export const ok = (body: unknown): Reply => ({ status: 200, body });
 /** 414 for a request target longer than `max` (a query this long is not a token request). */
 export function urlTooLong(url: string | undefined, max: number): Reply | undefined {
   if ((url?.length ?? 0) <= max) return undefined;
-  return { status: 414, body: { error: 'uri_too_long', error_description: `the request URL is longer than ${max} characters` } };
+  return errorReply(new HttpError(414, 'uri_too_long', `the request URL is longer than ${max} characters`));
 }
 
 /** An HttpError as a reply: its status, `{error, error_description}` and Retry-After. */

@@ -1,6 +1,7 @@
 // Pod + request selector → the one identity to use, or an error that names the step that failed and the
 // HTTP status the sidecar contract gives it (sidecar/README.md).
 
+import type { ErrorCode } from '../common/error-codes.ts';
 import type { AzureIdentity, AzureIdentityBinding, PodRef } from '../identity/crds.ts';
 import { explainResolution, resolvePod, type MatchOptions } from '../identity/match.ts';
 import { selectIdentity, type IdentitySelector } from '../identity/select.ts';
@@ -20,7 +21,7 @@ export interface LookupOptions extends MatchOptions {
 
 export type Lookup =
   | { ok: true; identity: AzureIdentity; binding: AzureIdentityBinding; /** Set when chosen among several by `first`. */ choseAmong?: string[] }
-  | { ok: false; status: number; error: string; message: string; exception?: true };
+  | { ok: false; status: number; error: ErrorCode; message: string; exception?: true };
 
 const label = (i: AzureIdentity) => `${i.namespace}/${i.name}`;
 

@@ -2,6 +2,8 @@
 // an AzurePodIdentityException), streaming both ways.
 
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { unavailable } from '../common/http-error.ts';
+import { errorReply, send } from '../common/http-reply.ts';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
 
@@ -17,8 +19,7 @@ export function passThrough(req: IncomingMessage, res: ServerResponse, imdsUrl: 
   });
   const fail = (why: string) => {
     if (res.headersSent) return void res.destroy();
-    const body = JSON.stringify({ error: 'unavailable', error_description: `the metadata service at ${imdsUrl} ${why}` });
-    res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    send(res, errorReply(unavailable(502, `the metadata service at ${imdsUrl} ${why}`)));
   };
   upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
   upstream.on('error', (err) => fail(err.message === 'timeout' ? `did not answer within ${timeoutMs} ms` : 'is unreachable'));

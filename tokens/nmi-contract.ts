@@ -2,10 +2,11 @@
 // Secrets Store CSI driver's `/host/token`. Pure: requests are built and parsed here, sent elsewhere.
 // Dependency-free, so the sidecar can load it.
 
+import { isErrorCode } from '../common/error-codes.ts';
 import { HttpError } from '../common/http-error.ts';
 import { jsonObject, retryAfterSeconds, type RawReply } from '../common/http-request.ts';
 import type { IdentitySelector } from '../identity/select.ts';
-import { header, imdsBody, resourceAndSelector, resourceOf, type Headers, type Token } from './wire.ts';
+import { SELECTOR_NAMES, header, imdsBody, resourceAndSelector, resourceOf, type Headers, type Token } from './wire.ts';
 
 export const SIDECAR_TOKEN_PATH = '/sidecar/token';
 export const HOST_TOKEN_PATH = '/host/token';
@@ -17,20 +18,14 @@ export interface NmiTokenQuery {
   selector: IdentitySelector;
 }
 
-/** Query parameter of each selector, as the sidecar sends them and NMI reads them. */
-const SELECTOR_PARAMS: ReadonlyArray<[keyof IdentitySelector, string]> = [
-  ['clientID', 'client_id'],
-  ['objectID', 'object_id'],
-  ['resourceID', 'msi_res_id'],
-];
-
 /** The sidecar's GET: `<nmi>/sidecar/token?resource=…[&client_id=…|&object_id=…|&msi_res_id=…]`. */
 export function sidecarTokenUrl(nmiUrl: string, q: NmiTokenQuery): URL {
   const url = new URL(SIDECAR_TOKEN_PATH, nmiUrl);
   url.searchParams.set('resource', q.resource);
-  for (const [field, param] of SELECTOR_PARAMS) {
+  // Each selector under its first IMDS name, which NMI reads back through the same table (sidecarTokenQuery).
+  for (const [field, names] of SELECTOR_NAMES.imds) {
     const value = q.selector[field];
-    if (value) url.searchParams.set(param, value);
+    if (value) url.searchParams.set(names[0]!, value);
   }
   return url;
 }
@@ -64,7 +59,8 @@ export function parseSidecarTokenReply(reply: RawReply, requested: NmiTokenQuery
   const body = jsonObject(reply.text);
   if (reply.status !== 200) {
     const description = typeof body.error_description === 'string' ? body.error_description : `NMI answered ${reply.status}`;
-    const code = typeof body.error === 'string' ? body.error : reply.status === 429 ? 'throttled' : 'unavailable';
+    // A code this sidecar does not know (an NMI of another version) keeps NMI's status and description.
+    const code = typeof body.error === 'string' && isErrorCode(body.error) ? body.error : reply.status === 429 ? 'throttled' : 'unavailable';
     throw new HttpError(reply.status, code, description, { retryAfterSeconds: retryAfterSeconds(reply.headers) });
   }
   const expiresOn = Number(body.expires_on);

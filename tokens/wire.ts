@@ -1,6 +1,7 @@
 // The token APIs Azure SDKs already speak, as pure functions: request parsing (IMDS and App Service
 // flavours) and response bodies. See ../shared design notes §2; numbers are strings, as IMDS sends them.
 
+import type { ErrorCode } from '../common/error-codes.ts';
 import { crypto } from '../common/builtins.ts';
 import { HttpError } from '../common/http-error.ts';
 import type { IdentitySelector } from '../identity/select.ts';
@@ -39,7 +40,7 @@ export interface Token {
 
 export type Headers = Record<string, string | string[] | undefined>;
 
-const bad = (status: number, error: string, description: string): HttpError => new HttpError(status, error, description);
+const bad = (status: number, error: ErrorCode, description: string): HttpError => new HttpError(status, error, description);
 
 /** One header's value (the first, when repeated). */
 export const header = (h: Headers, name: string): string | undefined => {
@@ -80,8 +81,9 @@ export function resourceOf(q: URLSearchParams): string | HttpError {
   return resource;
 }
 
-/** The query parameters naming each selector (`principal_id` is App Service's name for `object_id`). */
-const SELECTOR_NAMES: Record<'imds' | 'appservice', ReadonlyArray<[keyof IdentitySelector, readonly string[]]>> = {
+/** The query parameters naming each selector (`principal_id` is App Service's name for `object_id`); the first is
+ * the one podid sends (the sidecar to NMI). */
+export const SELECTOR_NAMES: Record<'imds' | 'appservice', ReadonlyArray<[keyof IdentitySelector, readonly string[]]>> = {
   imds: [
     ['clientID', ['client_id']],
     ['objectID', ['object_id']],

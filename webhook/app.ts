@@ -75,6 +75,10 @@ export interface AppOptions {
   identityHints?: IdentityHints;
 }
 
+// The admission server's own errors (a body it cannot read, a wrong path, overload) are `{error, message}`, as
+// Kubernetes API errors name their text, for the apiserver's log and an operator's curl. The token endpoints'
+// `{error, error_description}` (common/http-error.ts) is the OAuth 2.0 shape that Azure SDKs parse; no SDK reads
+// this server, so it keeps the Kubernetes word.
 const errorBody = (error: string, message: string) => ({ error, message });
 const json = (status: number, body: unknown): Reply => ({ status, body });
 

@@ -1,5 +1,6 @@
 // What the mutating webhook injects, and the annotations pods use to steer it.
 
+import { SIDECAR_PORTS, TOKEN_AUDIENCE } from '../tokens/sidecar-contract.ts';
 import type { EnvFlavour } from './sdk-env.ts';
 
 export interface ResourceSettings {
@@ -30,10 +31,10 @@ export const defaultInjectionConfig: InjectionConfig = {
   sidecarImage: 'ghcr.io/podid/podid-sidecar:0.1.0',
   sidecarName: 'podid-token',
   volumeName: 'podid-sa-token',
-  port: 2578,
-  healthPort: 2577,
-  nmiPort: 2579,
-  tokenAudience: 'podid',
+  port: SIDECAR_PORTS.token,
+  healthPort: SIDECAR_PORTS.health,
+  nmiPort: SIDECAR_PORTS.nmi,
+  tokenAudience: TOKEN_AUDIENCE,
   tokenExpirationSeconds: 3600,
   envFlavour: 'all',
   resources: { cpuRequest: '5m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
@@ -49,9 +50,5 @@ export const SKIP_CONTAINERS_ANNOTATION = `${ANNOTATION_PREFIX}skip-containers`;
 export const READY_RESOURCE_ANNOTATION = `${ANNOTATION_PREFIX}ready-resource`;
 /** Set by podid on injection; its value names the sidecar container. */
 export const INJECTED_ANNOTATION = `${ANNOTATION_PREFIX}injected`;
-
-/** Where the projected service-account token is mounted in the sidecar. */
-export const TOKEN_DIR = '/var/run/secrets/podid';
-export const TOKEN_PATH = `${TOKEN_DIR}/token`;
 
 export const MIN_TOKEN_EXPIRATION_SECONDS = 600;

@@ -1,11 +1,12 @@
 // The sidecar container and token volume podid injects: a native sidecar
 // (initContainer, restartPolicy Always) that is ready before app containers start.
 
-import { TOKEN_DIR, TOKEN_PATH, type InjectionConfig } from './injection-config.ts';
+import { SIDECAR_ENV, TOKEN_DIR, TOKEN_PATH } from '../tokens/sidecar-contract.ts';
+import type { InjectionConfig } from './injection-config.ts';
 import type { Container } from '../podspec/pod.ts';
 
 /** Environment variable carrying the App Service header secret into the sidecar. */
-export const SIDECAR_HEADER_VAR = 'PODID_IDENTITY_HEADER';
+export const SIDECAR_HEADER_VAR = SIDECAR_ENV.identityHeader;
 
 function resources(cfg: InjectionConfig): Record<string, Record<string, string>> {
   const r = cfg.resources;
@@ -28,13 +29,13 @@ export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName:
     args: ['sidecar'],
     restartPolicy: 'Always',
     env: [
-      { name: 'PODID_SIDECAR_LISTEN', value: `127.0.0.1:${cfg.port}` },
-      { name: 'PODID_SIDECAR_HEALTH_LISTEN', value: `:${cfg.healthPort}` },
-      { name: 'PODID_NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
-      { name: 'PODID_NMI_PORT', value: String(cfg.nmiPort) },
-      { name: 'PODID_TOKEN_FILE', value: TOKEN_PATH },
+      { name: SIDECAR_ENV.listen, value: `127.0.0.1:${cfg.port}` },
+      { name: SIDECAR_ENV.healthListen, value: `:${cfg.healthPort}` },
+      { name: SIDECAR_ENV.nodeIp, valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      { name: SIDECAR_ENV.nmiPort, value: String(cfg.nmiPort) },
+      { name: SIDECAR_ENV.tokenFile, value: TOKEN_PATH },
       { name: SIDECAR_HEADER_VAR, value: identityHeader },
-      ...(readyResource ? [{ name: 'PODID_READY_RESOURCE', value: readyResource }] : []),
+      ...(readyResource ? [{ name: SIDECAR_ENV.readyResource, value: readyResource }] : []),
     ],
     ports: [{ name: 'podid-health', containerPort: cfg.healthPort, protocol: 'TCP' }],
     startupProbe: probe('/healthz', 1, 60),
