@@ -25,9 +25,8 @@ COPY nmi ./nmi
 COPY migrate ./migrate
 COPY controller ./controller
 COPY explain ./explain
-# `podid demo` runs against the emulators and the in-process NMI wiring from test/.
-COPY test/emulators ./test/emulators
-COPY test/local-nmi.ts ./test/local-nmi.ts
+# `podid demo` runs against the Azure emulators and NMI wired in-process to them.
+COPY emulators ./emulators
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps

@@ -4,7 +4,7 @@
 //    inside the network namespace test/cluster/in-netns.sh made) holding those objects: time to sync, memory
 //    after sync, the first token for every pod (a TokenReview each), cached token serving against NMI's /healthz,
 //    and a pod churn of BENCH_CHURN_RATE pods/s created and as many deleted for BENCH_CHURN_SECONDS.
-// The IMDS emulator (test/emulators/) answers the type 0 token requests; everything is on loopback.
+// The IMDS emulator (emulators/) answers the type 0 token requests; everything is on loopback.
 
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { lookupIdentity } from '../nmi/lookup.ts';
 import { PodIndex } from '../nmi/pod-index.ts';
 import { startControlPlane } from '../test/cluster/control-plane.ts';
 import { api, ensureCrds } from '../test/e2e/kube.ts';
-import { startWorld } from '../test/emulators/world.ts';
+import { startWorld } from '../emulators/world.ts';
 import { fmt, runLoad } from './load.ts';
 import { bigNode } from './nmi-fixture.ts';
 import { PODID_ENTRY, mem, memoryMiB, nodeFlagsOf, startPodid } from './process.ts';

@@ -16,9 +16,9 @@ import { armTargetOf, type ArmTarget } from '../controller/arm-target.ts';
 import { desiredState, type ExistingRecord, type RecordPlan, type ScheduledPod } from '../controller/desired.ts';
 import { Reconciler, type OwnershipStore, type RecordStore } from '../controller/reconciler.ts';
 import { IdentityStore } from '../identity/store.ts';
-import { startArm } from '../test/emulators/arm.ts';
-import { Tenant } from '../test/emulators/tenant.ts';
-import { createTestTls } from '../test/emulators/test-ca.ts';
+import { startArm } from '../emulators/arm.ts';
+import { Tenant } from '../emulators/tenant.ts';
+import { createTestTls } from '../emulators/test-ca.ts';
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const IDENTITIES = Number(process.env.BENCH_IDENTITIES ?? 1_000);

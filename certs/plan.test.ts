@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { planCerts, type CertSettings, type CertState } from './plan.ts';
-import { testCertSettings } from './test-settings.ts';
+import { testCertSettings } from '../test/certs-settings.ts';
 
 const DAY = 86_400_000;
 const settings: CertSettings = testCertSettings({ caValidityDays: 30, servingValidityDays: 9, propagationMs: 60_000 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testCertSettings } from './test-settings.ts';
+import { testCertSettings } from '../test/certs-settings.ts';
 import { createCA } from './generate.ts';
 import { planCerts } from './plan.ts';
 import { secretFromState, splitPem, stateFromSecret } from './secret-codec.ts';

@@ -4,10 +4,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import { startDataPlane } from '../test/emulators/dataplane.ts';
-import { startWorld } from '../test/emulators/world.ts';
-import { decodeJwt } from '../test/emulators/jwt.ts';
-import { startLocalNmi } from '../test/local-nmi.ts';
+import { startDataPlane } from '../emulators/dataplane.ts';
+import { startWorld } from '../emulators/world.ts';
+import { decodeJwt } from '../emulators/jwt.ts';
+import { startLocalNmi } from '../emulators/local-nmi.ts';
 import { nmiClient } from '../sidecar/nmi-client.ts';
 import { startSidecar } from '../sidecar/server.ts';
 import { HOST_TOKEN_PATH } from '../tokens/nmi-contract.ts';

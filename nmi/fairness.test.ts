@@ -2,9 +2,9 @@
 // its request rate is its own budget (429 with Retry-After), while other pods are served as before.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { World } from '../test/emulators/world.ts';
+import type { World } from '../emulators/world.ts';
 import { localNmiFixture } from '../test/local-nmi-fixture.ts';
-import { podFor, type LocalNmi } from '../test/local-nmi.ts';
+import { podFor, type LocalNmi } from '../emulators/local-nmi.ts';
 
 // A small cache (10 tokens, 3 per identity) and a small budget (20 at once, 5 a second) make the edges reachable.
 const fixture = localNmiFixture('fair', { callerRate: { ratePerSecond: 5, burst: 20 } }, { maxTokens: 10, maxPerIdentity: 3 });

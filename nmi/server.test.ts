@@ -4,9 +4,9 @@
 
 import forge from 'node-forge';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { World } from '../test/emulators/world.ts';
+import type { World } from '../emulators/world.ts';
 import { extraNmi, localNmiFixture } from '../test/local-nmi-fixture.ts';
-import { podFor, type LocalNmi } from '../test/local-nmi.ts';
+import { podFor, type LocalNmi } from '../emulators/local-nmi.ts';
 
 const fixture = localNmiFixture('nmi');
 let world: World;

@@ -29,7 +29,7 @@ export interface Violation {
 // In `drop` only what BOTH honour counts: "NET_RAW" or "ALL" in any letter case, nothing else. In `add` anything
 // EITHER would honour is denied ("NET_RAW", "CAP_NET_RAW", "ALL" in any case), and podid also denies the
 // space-padded forms and "CAP_ALL" (no runtime honours them today; refusing them costs no legitimate pod).
-// The exported policies (policies/) encode the same two rules; policies/netraw-cases.ts holds the cases.
+// The exported policies (policies/) encode the same two rules; test/netraw-cases.ts holds the cases.
 
 /** Honoured by containerd and CRI-O alike as dropping NET_RAW. */
 export const dropsNetRaw = (value: unknown): boolean => typeof value === 'string' && /^(?:net_raw|all)$/i.test(value);

@@ -1,12 +1,12 @@
-// Vitest fixtures over test/local-nmi.ts (kept apart so the demo and the benchmarks never load vitest).
+// Vitest fixtures over emulators/local-nmi.ts (kept apart so the demo and the benchmarks never load vitest).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { NmiSettings } from '../nmi/server.ts';
-import { startWorld, type World } from './emulators/world.ts';
-import { startLocalNmi, type LocalNmi, type LocalNmiOptions } from './local-nmi.ts';
+import { startWorld, type World } from '../emulators/world.ts';
+import { startLocalNmi, type LocalNmi, type LocalNmiOptions } from '../emulators/local-nmi.ts';
 
 export interface LocalNmiFixture {
   readonly dir: string;

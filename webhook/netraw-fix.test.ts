@@ -1,6 +1,6 @@
 import fjp from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { netRawCases } from '../policies/netraw-cases.ts';
+import { netRawCases } from '../test/netraw-cases.ts';
 import type { AdmissionRequest } from './admission.ts';
 import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { netRawCases } from '../policies/netraw-cases.ts';
+import { netRawCases } from '../test/netraw-cases.ts';
 import type { AdmissionRequest } from './admission.ts';
 import { addsNetRaw, dropsNetRaw } from '../podspec/netraw-rule.ts';
 import { validate } from './validate.ts';

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSdkEnv } from '../../webhook/sdk-env.ts';
-import { STORAGE_ACCOUNT, startDataPlane, type RunningDataPlane } from '../emulators/dataplane.ts';
-import { startWorld, type World } from '../emulators/world.ts';
-import { startLocalNmi, type LocalNmi } from '../local-nmi.ts';
+import { STORAGE_ACCOUNT, startDataPlane, type RunningDataPlane } from '../../emulators/dataplane.ts';
+import { startWorld, type World } from '../../emulators/world.ts';
+import { startLocalNmi, type LocalNmi } from '../../emulators/local-nmi.ts';
 import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -1,7 +1,7 @@
 // Drives every row of the shared NET_RAW case table through the real apiserver (dry run), whatever
 // enforces the rule there: podid's webhook or an exported policy.
 
-import { netRawCases, type NetRawCase } from '../../policies/netraw-cases.ts';
+import { netRawCases, type NetRawCase } from '../netraw-cases.ts';
 import type { ClusterInfo } from './global-setup.ts';
 import { api } from './kube.ts';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubeCertStore } from '../../certs/kube-store.ts';
 import { kubeClient, kubeCredentials } from '../../common/kube-client.ts';
 import { reconcileCerts } from '../../certs/reconcile.ts';
-import { testCertSettings } from '../../certs/test-settings.ts';
+import { testCertSettings } from '../certs-settings.ts';
 import { createLogger } from '../../common/log.ts';
 import { api, kube, kubeJson } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { netRawCases } from '../../policies/netraw-cases.ts';
+import { netRawCases } from '../netraw-cases.ts';
 import { BIN } from '../cluster/control-plane.ts';
 
 const REGO = 'policies/gatekeeper/netraw.rego';

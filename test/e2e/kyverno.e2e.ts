@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netRawCases } from '../../policies/netraw-cases.ts';
+import { netRawCases } from '../netraw-cases.ts';
 import { BIN } from '../cluster/control-plane.ts';
 
 const POLICY = 'policies/kyverno/cluster-policy.yaml';

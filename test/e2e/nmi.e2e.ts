@@ -12,7 +12,7 @@ import { kubeClient } from '../../common/kube-client.ts';
 import { createLogger } from '../../common/log.ts';
 import { parseBuiltinExceptions } from '../../identity/builtin-exceptions.ts';
 import { startDaemon, type RunningDaemon } from '../../nmi/daemon.ts';
-import { startWorld, type World } from '../emulators/world.ts';
+import { startWorld, type World } from '../../emulators/world.ts';
 import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
 import { api, eventually, kube } from './kube.ts';
 import { installDeploy, startLoopbackPodid, type LoopbackPodid } from './podid-on-loopback.ts';

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJwt, verifySignature, type Claims } from '../emulators/jwt.ts';
+import { decodeJwt, verifySignature, type Claims } from '../../emulators/jwt.ts';
 import { planSdkEnv } from '../../webhook/sdk-env.ts';
 import { startSidecarProcess, type SidecarProcess } from '../sidecar-process.ts';
 import { ROOT, inNs, ip, run, startNodeSide, type NodeSide } from './node.ts';

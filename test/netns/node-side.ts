@@ -9,9 +9,9 @@ import { createCA, createServingCert } from '../../certs/generate.ts';
 import { createLogger } from '../../common/log.ts';
 import { iptablesRunner, startInterception } from '../../nmi/iptables.ts';
 import { defaultInterceptConfig } from '../../nmi/iptables-rules.ts';
-import { startArm } from '../emulators/arm.ts';
-import { startWorld } from '../emulators/world.ts';
-import { startLocalNmi } from '../local-nmi.ts';
+import { startArm } from '../../emulators/arm.ts';
+import { startWorld } from '../../emulators/world.ts';
+import { startLocalNmi } from '../../emulators/local-nmi.ts';
 
 interface PodSpec {
   name: string;

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServerLimits, type ServerLimits } from '../../common/serve.ts';
 import { nmiClient } from '../../sidecar/nmi-client.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/server.ts';
-import { startWorld, type World } from '../emulators/world.ts';
-import { startLocalNmi, type LocalNmi } from '../local-nmi.ts';
+import { startWorld, type World } from '../../emulators/world.ts';
+import { startLocalNmi, type LocalNmi } from '../../emulators/local-nmi.ts';
 
 const limits: ServerLimits = { ...defaultServerLimits, maxConnections: 8, idleTimeoutMs: 300, maxUrlLength: 4096 };
 

@@ -3,7 +3,7 @@
 // numbers as strings, its error bodies — over plain HTTP, plus an instance document for pass-through.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenOn } from '../../common/serve.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import { Faults, reply } from './faults.ts';
 import type { ManagedIdentity, Tenant } from './tenant.ts';
 

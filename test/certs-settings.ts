@@ -1,6 +1,6 @@
 // Certificate settings for tests: podid's defaults in shape, with short lifetimes; override what a test varies.
 
-import type { CertSettings } from './plan.ts';
+import type { CertSettings } from '../certs/plan.ts';
 
 export const testCertSettings = (over: Partial<CertSettings> = {}): CertSettings => ({
   serviceName: 'podid-webhook',

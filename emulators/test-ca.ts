@@ -3,7 +3,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCA, createServingCert } from '../../certs/generate.ts';
+import { createCA, createServingCert } from '../certs/generate.ts';
 
 export interface TestTls {
   caPem: string;

@@ -3,7 +3,7 @@
 // must be one the tenant issued for ARM's audience.
 
 import { createServer, type Server } from 'node:https';
-import { closeServer, listenOn } from '../../common/serve.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import { ComputeEmulator } from './arm-compute.ts';
 import { reply } from './faults.ts';
 import type { Tenant } from './tenant.ts';

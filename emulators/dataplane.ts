@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { closeServer, listenOn } from '../../common/serve.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import { reply } from './faults.ts';
 import type { Tenant } from './tenant.ts';
 

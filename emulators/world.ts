@@ -3,8 +3,8 @@
 // served by the AAD (HTTPS) and IMDS emulators, plus the matching podid objects and Secrets.
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createCA, createServingCert } from '../../certs/generate.ts';
-import type { AzureIdentity, AzureIdentityBinding } from '../../identity/crds.ts';
+import { createCA, createServingCert } from '../certs/generate.ts';
+import type { AzureIdentity, AzureIdentityBinding } from '../identity/crds.ts';
 import { startAad, type RunningAad } from './aad.ts';
 import { startImds, type RunningImds } from './imds.ts';
 import { signJwt } from './jwt.ts';

@@ -1,4 +1,4 @@
-// NMI wired in-process to an emulated world (test/emulators/world.ts) instead of a cluster: the world's
+// NMI wired in-process to an emulated world (world.ts) instead of a cluster: the world's
 // identities and bindings in the store, pods given by the caller, and a reviewer that knows the
 // service-account tokens the caller hands out. Used by unit tests, the compatibility suite, the demo
 // and the benchmarks; the cluster wiring (informers, TokenReview) is tested end to end.
@@ -19,7 +19,7 @@ import type { TokenProviders } from '../aad/token-provider.ts';
 import { startNmi, type RunningNmi, type NmiSettings } from '../nmi/server.ts';
 import { CredentialError } from '../aad/sp-credentials.ts';
 import { TokenService } from '../nmi/token-service.ts';
-import type { World } from './emulators/world.ts';
+import type { World } from './world.ts';
 
 export interface LocalNmi extends RunningNmi {
   pods: PodIndex;

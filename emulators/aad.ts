@@ -5,7 +5,7 @@
 import { createPublicKey } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeServer, listenOn } from '../../common/serve.ts';
+import { closeServer, listenOn } from '../common/serve.ts';
 import { Faults, reply } from './faults.ts';
 import { decodeJwt, thumbprints, verifySignature, type DecodedJwt } from './jwt.ts';
 import type { AppRegistration, Tenant } from './tenant.ts';
