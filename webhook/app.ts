@@ -2,7 +2,7 @@
 // Transport (HTTPS, certificate reloads, shutdown) lives in server.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { byteBudget } from '../common/byte-budget.ts';
+import { byteBudget, type ByteBudget } from '../common/byte-budget.ts';
 import { HttpError } from '../common/http-error.ts';
 import { jsonShapeProblem, type JsonShapeLimits } from '../common/json-shape.ts';
 import { readBody, send, type Reply } from '../common/http-reply.ts';
@@ -100,14 +100,32 @@ function parseJson(text: string): object | undefined {
   }
 }
 
-/**
- * The webhook's request handler, on node:http directly: one route lookup, one body read, one JSON parse and one
- * write per admission. express cost ~a quarter of the CPU at load for routing and middleware podid does not need.
- */
-export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { logger, metrics, limits } = opts;
-  const admissionLog = opts.admissionLog ?? new AdmissionLog(logger);
-  const budget = byteBudget({ maxBytes: limits.maxInflightBytes, maxWaitMs: limits.maxInflightWaitMs, maxWaiting: MAX_WAITING });
+/** What the webhook's handlers share: the options, the byte budget, the routes and the admission lines. */
+export interface AppContext {
+  opts: AppOptions;
+  budget: ByteBudget;
+  admissionLog: AdmissionLog;
+  endpoints: ReadonlyMap<string, AdmissionHandler>;
+  probes: ReadonlyMap<string, (ctx: AppContext) => Reply | Promise<Reply>>;
+  /** The 404's hint: the admission endpoints this server serves. */
+  served: string;
+}
+
+const okStatus = (): Reply => json(200, { status: 'ok' });
+const readiness = (ctx: AppContext): Reply => (ctx.opts.ready() ? json(200, { status: 'ready' }) : json(503, { status: 'not ready' }));
+async function metricsText(ctx: AppContext): Promise<Reply> {
+  const { registry } = ctx.opts.metrics;
+  return { status: 200, body: await registry.metrics(), contentType: registry.contentType };
+}
+
+const PROBES = new Map<string, (ctx: AppContext) => Reply | Promise<Reply>>([
+  ['/healthz', okStatus],
+  ['/livez', okStatus],
+  ['/readyz', readiness],
+  ['/metrics', metricsText],
+]);
+
+export function appContext(opts: AppOptions): AppContext {
   const newSecret = opts.newSecret ?? secretSource();
   const endpoints = new Map<string, AdmissionHandler>(
     Object.entries({
@@ -117,149 +135,172 @@ export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: 
       ...opts.endpoints,
     }),
   );
-  const served = `podid serves POST ${[...endpoints.keys()].join(', POST ')}`;
-  const status = (ready: boolean) => json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
-  const probes = new Map<string, () => Reply | Promise<Reply>>([
-    ['/healthz', () => json(200, { status: 'ok' })],
-    ['/livez', () => json(200, { status: 'ok' })],
-    ['/readyz', () => status(opts.ready())],
-    ['/metrics', async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType })],
-  ]);
-
-  async function admit(endpoint: string, handle: AdmissionHandler, req: IncomingMessage): Promise<Reply> {
-    const badRequest = (reply: Reply, reason: string) => {
-      metrics.admissions.inc({ endpoint, result: 'bad-request' });
-      logger.warn({ endpoint, reason }, 'rejected a malformed AdmissionReview');
-      return reply;
-    };
-    // The apiserver sends AdmissionReviews uncompressed; anything else is refused before the body is read.
-    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding !== 'identity') {
-      req.resume();
-      const message = `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not accepted; send the AdmissionReview uncompressed`;
-      return badRequest(json(415, errorBody('unsupported_encoding', message)), message);
-    }
-    const charset = charsetProblem(req.headers['content-type']);
-    if (charset) {
-      req.resume();
-      return badRequest(json(415, errorBody('unsupported_encoding', charset)), charset);
-    }
-    // A body declared too large is refused before it is read; one that is not declared reserves the largest size.
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
-    if (declared > limits.maxRequestBytes) {
-      req.resume();
-      const message = `the request body is larger than ${limits.maxRequestBytes} bytes`;
-      return badRequest(json(413, errorBody('request_too_large', message)), message);
-    }
-    const release = await budget.reserve(Number.isFinite(declared) ? declared : limits.maxRequestBytes);
-    if (!release) {
-      req.resume();
-      metrics.admissions.inc({ endpoint, result: 'overloaded' });
-      logger.warn({ endpoint, inflightBytes: budget.inUse, waiting: budget.waiting }, 'admission request refused: too many bytes in flight');
-      return {
-        ...json(503, errorBody('overloaded', 'podid is holding as many admission request bytes as it may; retry shortly')),
-        headers: { 'retry-after': '1' },
-      };
-    }
-    try {
-      return await evaluate(endpoint, handle, req, badRequest);
-    } finally {
-      release();
-    }
-  }
-
-  async function evaluate(
-    endpoint: string,
-    handle: AdmissionHandler,
-    req: IncomingMessage,
-    badRequest: (reply: Reply, reason: string) => Reply,
-  ): Promise<Reply> {
-    const text = await readBody(req, limits.maxRequestBytes);
-    if (text instanceof HttpError) return badRequest(json(text.status, errorBody(text.code, text.message)), text.message);
-    const end = metrics.latency.startTimer({ endpoint });
-    const tooLarge = jsonShapeProblem(text, limits.json);
-    if (tooLarge) {
-      end();
-      const message = `${tooLarge}; an AdmissionReview of a pod or workload holds far less`;
-      return badRequest(json(400, errorBody('bad_request', message)), message);
-    }
-    const body = parseJson(text);
-    if (body === undefined) {
-      end();
-      const message = 'the request body is not valid JSON (an AdmissionReview object is expected)';
-      return badRequest(json(400, errorBody('bad_request', message)), message);
-    }
-    let request: AdmissionRequest;
-    try {
-      request = readAdmissionReview(body);
-    } catch (err) {
-      if (!(err instanceof BadReview)) throw err;
-      end();
-      return badRequest(json(400, errorBody('bad_request', err.message)), err.message);
-    }
-    const unclassified = kindResourceProblem(request);
-    if (unclassified) {
-      end();
-      return badRequest(json(400, errorBody('bad_request', unclassified)), unclassified);
-    }
-    let result: AdmissionResult;
-    try {
-      result = handle(request);
-    } catch (err) {
-      // A bug must not take the server down or leave the apiserver guessing.
-      logger.error({ endpoint, uid: request.uid, err: (err as Error).message }, 'admission handler failed');
-      result = {
-        response: {
-          uid: request.uid,
-          allowed: false,
-          status: { code: 500, message: 'podid failed to evaluate this request; see the podid webhook logs' },
-        },
-        outcome: 'error',
-        subject: `${request.namespace}/${request.name ?? ''}`,
-      };
-    }
-    const seconds = end();
-    metrics.admissions.inc({ endpoint, result: result.outcome });
-    admissionLog.record({
-      endpoint,
-      uid: request.uid,
-      kind: request.kind.kind,
-      operation: request.operation,
-      subject: result.subject,
-      dryRun: request.dryRun,
-      result: result.outcome,
-      allowed: result.response.allowed,
-      warnings: result.response.warnings?.length ?? 0,
-      details: result.details,
-      ms: Math.round(seconds * 1e6) / 1e3,
-    });
-    return json(200, review(result.response));
-  }
-
-  function route(req: IncomingMessage): Reply | Promise<Reply> {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    const handle = endpoints.get(path);
-    if (handle && req.method === 'POST') return admit(path.slice(1), handle, req);
-    const probe = probes.get(path);
-    if (probe && (req.method === 'GET' || req.method === 'HEAD')) return probe();
-    req.resume();
-    return json(404, errorBody('not_found', `no route for ${req.method} ${path}; ${served}`));
-  }
-
-  return (req, res) => {
-    const answer = (reply: Reply) => {
-      if (!res.headersSent) send(res, reply);
-    };
-    const failed = (err: unknown) => {
-      logger.error({ path: req.url, reason: (err as Error).message }, 'request failed');
-      answer(json(500, errorBody('internal_error', 'podid failed to handle the request')));
-    };
-    try {
-      const reply = route(req);
-      if (reply instanceof Promise) reply.then(answer, failed);
-      else answer(reply);
-    } catch (err) {
-      failed(err);
-    }
+  const { limits } = opts;
+  return {
+    opts,
+    budget: byteBudget({ maxBytes: limits.maxInflightBytes, maxWaitMs: limits.maxInflightWaitMs, maxWaiting: MAX_WAITING }),
+    admissionLog: opts.admissionLog ?? new AdmissionLog(opts.logger),
+    endpoints,
+    probes: PROBES,
+    served: `podid serves POST ${[...endpoints.keys()].join(', POST ')}`,
   };
+}
+
+/** A malformed request: counted, logged with the reason (never the body), answered as given. */
+function badRequest(ctx: AppContext, endpoint: string, reply: Reply, reason: string): Reply {
+  ctx.opts.metrics.admissions.inc({ endpoint, result: 'bad-request' });
+  ctx.opts.logger.warn({ endpoint, reason }, 'rejected a malformed AdmissionReview');
+  return reply;
+}
+
+const refused = (ctx: AppContext, endpoint: string, status: number, code: string, message: string): Reply =>
+  badRequest(ctx, endpoint, json(status, errorBody(code, message)), message);
+
+/** POST to an admission endpoint: the transport checks (encoding, charset, size, room in the budget), then evaluate. */
+export async function admit(ctx: AppContext, endpoint: string, handle: AdmissionHandler, req: IncomingMessage): Promise<Reply> {
+  const { limits, metrics, logger } = ctx.opts;
+  // The apiserver sends AdmissionReviews uncompressed; anything else is refused before the body is read.
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity') {
+    req.resume();
+    return refused(
+      ctx,
+      endpoint,
+      415,
+      'unsupported_encoding',
+      `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not accepted; send the AdmissionReview uncompressed`,
+    );
+  }
+  const charset = charsetProblem(req.headers['content-type']);
+  if (charset) {
+    req.resume();
+    return refused(ctx, endpoint, 415, 'unsupported_encoding', charset);
+  }
+  // A body declared too large is refused before it is read; one that is not declared reserves the largest size.
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limits.maxRequestBytes) {
+    req.resume();
+    return refused(ctx, endpoint, 413, 'request_too_large', `the request body is larger than ${limits.maxRequestBytes} bytes`);
+  }
+  const release = await ctx.budget.reserve(Number.isFinite(declared) ? declared : limits.maxRequestBytes);
+  if (!release) {
+    req.resume();
+    metrics.admissions.inc({ endpoint, result: 'overloaded' });
+    logger.warn({ endpoint, inflightBytes: ctx.budget.inUse, waiting: ctx.budget.waiting }, 'admission request refused: too many bytes in flight');
+    return {
+      ...json(503, errorBody('overloaded', 'podid is holding as many admission request bytes as it may; retry shortly')),
+      headers: { 'retry-after': '1' },
+    };
+  }
+  try {
+    return await evaluate(ctx, endpoint, handle, req);
+  } finally {
+    release();
+  }
+}
+
+/** The body read and checked (JSON shape, envelope, kind and resource), handed to the endpoint, counted and logged. */
+export async function evaluate(ctx: AppContext, endpoint: string, handle: AdmissionHandler, req: IncomingMessage): Promise<Reply> {
+  const { limits, metrics, logger } = ctx.opts;
+  const text = await readBody(req, limits.maxRequestBytes);
+  if (text instanceof HttpError) return refused(ctx, endpoint, text.status, text.code, text.message);
+  const end = metrics.latency.startTimer({ endpoint });
+  const request = readReview(text, limits.json);
+  if (typeof request === 'string') {
+    end();
+    return refused(ctx, endpoint, 400, 'bad_request', request);
+  }
+  let result: AdmissionResult;
+  try {
+    result = handle(request);
+  } catch (err) {
+    // A bug must not take the server down or leave the apiserver guessing.
+    logger.error({ endpoint, uid: request.uid, err: (err as Error).message }, 'admission handler failed');
+    result = {
+      response: {
+        uid: request.uid,
+        allowed: false,
+        status: { code: 500, message: 'podid failed to evaluate this request; see the podid webhook logs' },
+      },
+      outcome: 'error',
+      subject: `${request.namespace}/${request.name ?? ''}`,
+    };
+  }
+  const seconds = end();
+  metrics.admissions.inc({ endpoint, result: result.outcome });
+  ctx.admissionLog.record({
+    endpoint,
+    uid: request.uid,
+    kind: request.kind.kind,
+    operation: request.operation,
+    subject: result.subject,
+    dryRun: request.dryRun,
+    result: result.outcome,
+    allowed: result.response.allowed,
+    warnings: result.response.warnings?.length ?? 0,
+    details: result.details,
+    ms: Math.round(seconds * 1e6) / 1e3,
+  });
+  return json(200, review(result.response));
+}
+
+/** The body as an admission request, or why it is not one (a 400's message). Pure. */
+export function readReview(text: string, shape: JsonShapeLimits): AdmissionRequest | string {
+  const tooLarge = jsonShapeProblem(text, shape);
+  if (tooLarge) return `${tooLarge}; an AdmissionReview of a pod or workload holds far less`;
+  const body = parseJson(text);
+  if (body === undefined) return 'the request body is not valid JSON (an AdmissionReview object is expected)';
+  let request: AdmissionRequest;
+  try {
+    request = readAdmissionReview(body);
+  } catch (err) {
+    if (!(err instanceof BadReview)) throw err;
+    return err.message;
+  }
+  return kindResourceProblem(request) ?? request;
+}
+
+/** Which handler answers: an admission endpoint (POST), a probe or metrics (GET/HEAD), or a 404 naming the routes. */
+export function route(ctx: AppContext, req: IncomingMessage): Reply | Promise<Reply> {
+  const path = (req.url ?? '/').split('?', 1)[0]!;
+  const handle = ctx.endpoints.get(path);
+  if (handle && req.method === 'POST') return admit(ctx, path.slice(1), handle, req);
+  const probe = ctx.probes.get(path);
+  if (probe && (req.method === 'GET' || req.method === 'HEAD')) return probe(ctx);
+  req.resume();
+  return json(404, errorBody('not_found', `no route for ${req.method} ${path}; ${ctx.served}`));
+}
+
+/** Writes a reply unless one was written already. */
+function answer(res: ServerResponse, reply: Reply): void {
+  if (!res.headersSent) send(res, reply);
+}
+
+/** A request that failed outside the handlers' own error handling: logged, answered 500. */
+function failed(ctx: AppContext, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  ctx.opts.logger.error({ path: req.url, reason: (err as Error).message }, 'request failed');
+  answer(res, json(500, errorBody('internal_error', 'podid failed to handle the request')));
+}
+
+/** One request through the route table to its reply. */
+export function handleRequest(ctx: AppContext, req: IncomingMessage, res: ServerResponse): void {
+  try {
+    const reply = route(ctx, req);
+    if (reply instanceof Promise)
+      reply.then(
+        (r) => answer(res, r),
+        (err: unknown) => failed(ctx, req, res, err),
+      );
+    else answer(res, reply);
+  } catch (err) {
+    failed(ctx, req, res, err);
+  }
+}
+
+/**
+ * The webhook's request handler, on node:http directly: one route lookup, one body read, one JSON parse and one
+ * write per admission. express cost ~a quarter of the CPU at load for routing and middleware podid does not need.
+ */
+export function createWebhookApp(opts: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return handleRequest.bind(undefined, appContext(opts));
 }
