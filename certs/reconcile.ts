@@ -9,7 +9,7 @@ import type { Logger } from '../common/log.ts';
 import { planCerts, type CertSettings, type CertState } from './plan.ts';
 import { secretFromState, stateFromSecret, type SecretLike } from './secret-codec.ts';
 
-/** The cluster operations reconciling needs (kube-store.ts implements them with @kubernetes/client-node). */
+/** The cluster operations reconciling needs (kube-store.ts implements them with podid's KubeClient). */
 export interface CertStore {
   readSecret(): Promise<SecretLike | undefined>;
   /** Creates (no resourceVersion) or replaces; resolves the new resourceVersion, or undefined on a conflict. */

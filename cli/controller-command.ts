@@ -14,7 +14,6 @@ import { armTokenSource } from '../controller/credentials.ts';
 import { ARM_MAX_IDENTITIES_PER_REQUEST, idKey } from '../controller/plan.ts';
 import { DEFAULT_BUILTIN_EXCEPTIONS, parseBuiltinExceptions } from '../identity/builtin-exceptions.ts';
 import { kubeClient, kubeCredentials } from '../common/kube-client.ts';
-import { kubeConfig } from '../common/kube-config.ts';
 import { kubeconfigFlag, logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
@@ -106,7 +105,6 @@ export const controllerCommand = defineCommand({
     }
     const controller = await startController(
       {
-        kc: kubeConfig(v.kubeconfig),
         kube: kubeClient(kubeCredentials(v.kubeconfig)),
         mode: v.mode,
         namespace: v.namespace,

@@ -6,7 +6,7 @@ import { API_GROUP, API_VERSION, BINDING_LABEL, IdentityType } from '../identity
 import { exceptionManifest, identityManifests, identityRows, identitySpecProblem, identityTable } from '../identity/manifests.ts';
 import { parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { withRetry } from '../common/kube-retry.ts';
-import { kubeConfig } from '../common/kube-config.ts';
+import { clientNodeFailure, kubeConfig } from '../common/kube-config.ts';
 import { listParsed } from '../identity/list-parsed.ts';
 import { kubeconfigFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, types } from './flags.ts';
@@ -41,7 +41,9 @@ async function createAll(kc: KubeConfig, objects: Record<string, unknown>[]): Pr
   for (const o of objects) {
     const meta = o.metadata as { name: string; namespace: string };
     try {
-      await withRetry(() => custom.createNamespacedCustomObject({ ...group, plural: PLURAL[o.kind as string]!, namespace: meta.namespace, body: o }));
+      await withRetry(() => custom.createNamespacedCustomObject({ ...group, plural: PLURAL[o.kind as string]!, namespace: meta.namespace, body: o }), {
+        failure: clientNodeFailure,
+      });
       process.stdout.write(`${String(o.kind).toLowerCase()}.${API_GROUP}/${meta.name} created\n`);
     } catch (err) {
       if (err instanceof ApiException && err.code === 409) {
@@ -120,7 +122,7 @@ export const identityListCommand = defineCommand({
       listParsed(kc, 'azurepodidentityexceptions', parseAzurePodIdentityException),
     ]);
     const core = kc.makeApiClient(CoreV1Api);
-    const pods = (await withRetry(() => core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL }))).items.map((p) => ({
+    const pods = (await withRetry(() => core.listPodForAllNamespaces({ labelSelector: BINDING_LABEL }), { failure: clientNodeFailure })).items.map((p) => ({
       name: p.metadata?.name ?? '',
       namespace: p.metadata?.namespace ?? 'default',
       labels: p.metadata?.labels ?? {},

@@ -9,13 +9,18 @@
 // previous one is closed once its requests finish.
 
 import { createHash } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import type { FailureOf } from './kube-retry.ts';
 import { kubeSource } from './kube-source.ts';
 
 type DispatcherFactory = (cluster: { name?: string; server?: string; proxyUrl?: string } | null, opts: Record<string, unknown>) => unknown;
 
 /** At most this many dispatchers are kept: more than one only while a client certificate rotates. */
 const KEPT = 4;
+
+/** client-node's errors for withRetry (common/kube-retry.ts): an ApiException's status and Retry-After. */
+export const clientNodeFailure: FailureOf = (err) =>
+  err instanceof ApiException ? { status: err.code, retryAfter: Number((err.headers as Record<string, string> | undefined)?.['retry-after']) } : {};
 
 export function kubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();

@@ -1,7 +1,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubeError } from './kube-client.ts';
-import { withRetry } from './kube-retry.ts';
+import { clientNodeFailure } from './kube-config.ts';
+import { withRetry, type FailureOf } from './kube-retry.ts';
 
 const apiError = (code: number, headers: Record<string, string> = {}) => new ApiException(code, 'x', '', headers);
 const kubeError = (code: number, headers: Record<string, string> = {}) =>
@@ -9,9 +10,9 @@ const kubeError = (code: number, headers: Record<string, string> = {}) =>
 
 describe('withRetry', () => {
   it.each([
-    ['client-node', apiError],
-    ['podid', kubeError],
-  ])('retries 429 and 503 of the %s client after Retry-After, then succeeds', async (_client, error) => {
+    ['client-node', apiError, clientNodeFailure],
+    ['podid', kubeError, undefined],
+  ])('retries 429 and 503 of the %s client after Retry-After, then succeeds', async (_client, error, failure?: FailureOf) => {
     const waits: number[] = [];
     const answers: Array<unknown> = [error(429, { 'retry-after': '2' }), error(503), 'ok'];
     const r = await withRetry(
@@ -20,18 +21,18 @@ describe('withRetry', () => {
         if (a instanceof Error) throw a;
         return a;
       },
-      5,
-      async (ms) => void waits.push(ms),
+      { failure, sleep: async (ms) => void waits.push(ms) },
     );
     expect(r).toBe('ok');
     expect(waits).toEqual([2000, 1000]);
   });
 
   it.each([
-    ['a 404', apiError(404)],
-    ["podid's 404", kubeError(404)],
-    ['a socket error', new Error('ECONNREFUSED')],
-  ])('does not retry %s', async (_n, err) => {
+    ['a 404', apiError(404), clientNodeFailure],
+    ["podid's 404", kubeError(404), undefined],
+    ['a socket error', new Error('ECONNREFUSED'), clientNodeFailure],
+    ["client-node's 429 read as podid's (no sniffing)", apiError(429), undefined],
+  ])('does not retry %s', async (_n, err, failure?: FailureOf) => {
     let calls = 0;
     await expect(
       withRetry(
@@ -39,8 +40,7 @@ describe('withRetry', () => {
           calls++;
           throw err;
         },
-        5,
-        async () => {},
+        { failure, sleep: async () => {} },
       ),
     ).rejects.toBe(err);
     expect(calls).toBe(1);
@@ -54,8 +54,7 @@ describe('withRetry', () => {
           calls++;
           throw apiError(429);
         },
-        3,
-        async () => {},
+        { failure: clientNodeFailure, attempts: 3, sleep: async () => {} },
       ),
     ).rejects.toBeInstanceOf(ApiException);
     expect(calls).toBe(3);

@@ -2,7 +2,6 @@
 // in standard mode, the informers feeding the reconciler that assigns identities through ARM. Every replica
 // serves /healthz, /readyz (the leader once synced, a standby at once) and /metrics on plain HTTP.
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from '../common/kube-client.ts';
 import type { Mode } from '../common/mode.ts';
 import { runWatches } from '../common/kube-watch.ts';
@@ -24,8 +23,7 @@ import { createControllerMetrics } from './metrics.ts';
 import { Reconciler } from './reconciler.ts';
 
 export interface ControllerSettings {
-  kc: KubeConfig;
-  /** podid's client: the informers and Events (the rest still goes through client-node's `kc`). */
+  /** podid's Kubernetes client: the Lease, the informers, the records, the ownership ConfigMaps and Events. */
   kube: KubeClient;
   mode: Mode;
   namespace: string;
@@ -60,7 +58,7 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
   const { server, url } = await startMetricsServer(s.listen, metrics.registry, () => !leading || synced);
 
   const election = startElection({
-    kc: s.kc,
+    kube: s.kube,
     namespace: s.namespace,
     name: s.lease.name,
     identity: s.identity,
@@ -95,7 +93,7 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
       }, 1000);
     };
     stops.push(
-      await runWatches(s.kube, [...columnWatches(s.kc, log), ...identityWatches(store, log)], log, () => {
+      await runWatches(s.kube, [...columnWatches(s.kube, log), ...identityWatches(store, log)], log, () => {
         checkBindings();
         onIdentities();
       }),
@@ -109,8 +107,8 @@ export async function startController(s: ControllerSettings, log: Logger): Promi
       const records = new Map<string, ExistingRecord>();
       reconciler = new Reconciler({
         arm: std.arm,
-        ownership: kubeOwnership(s.kc, s.namespace),
-        records: kubeRecords(s.kc, records, log),
+        ownership: kubeOwnership(s.kube, s.namespace),
+        records: kubeRecords(s.kube, records, log),
         log,
         metrics,
         warn: (a, reason, message) => events.warn(a.pod, reason, message),

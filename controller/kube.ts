@@ -1,11 +1,12 @@
-// The controller's Kubernetes side (@kubernetes/client-node): informers for labeled pods, nodes and
+// The controller's Kubernetes side (podid's client, common/kube-client.ts): informers for labeled pods, nodes and
 // AzureAssignedIdentity objects; ownership records (one ConfigMap per scale set or VM podid added identities to);
-// the AzureAssignedIdentity writer; the status mirror behind the printer columns. Decisions come from the pure
-// modules beside it.
+// its records through the one AzureAssignedIdentity writer (identity/assigned-writer.ts); the status mirror behind
+// the printer columns. Decisions come from the pure modules beside it.
 
 import { createHash } from 'node:crypto';
-import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { eachLimited } from '../common/each-limited.ts';
+import { statusOf, type KubeClient } from '../common/kube-client.ts';
+import { ASSIGNED_PATH, AssignedWriter } from '../identity/assigned-writer.ts';
 import { nameOf, type Meta, type Watch } from '../common/kube-watch.ts';
 import type { Logger } from '../common/log.ts';
 import { adoptionPatch, assignmentObject, MANAGED_BY_LABEL, NODE_LABEL } from '../identity/assigned.ts';
@@ -18,7 +19,6 @@ import type { OwnershipStore, RecordStore } from './reconciler.ts';
 
 export const MANAGER = 'podid-controller';
 const OWNERSHIP_LABEL = 'podid.io/arm-ownership';
-const AAI = { group: API_GROUP, version: API_VERSION, plural: 'azureassignedidentities' };
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const rec = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -56,7 +56,7 @@ export function nodeWatch(nodes: Map<string, ArmTarget | { error: string }>): Wa
 /** Every AzureAssignedIdentity: podid's (its labels) and MIC's leftovers alike. */
 export function recordWatch(records: Map<string, ExistingRecord>): Watch<unknown> {
   return {
-    path: `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`,
+    path: ASSIGNED_PATH,
     upsert: (o) => {
       const meta = rec(rec(o).metadata);
       const labels: Record<string, string> = {};
@@ -77,11 +77,8 @@ export function recordWatch(records: Map<string, ExistingRecord>): Watch<unknown
 }
 
 /** AzureAssignedIdentity objects written as the controller's record; the local map is updated on success. */
-export function kubeRecords(kc: KubeConfig, records: Map<string, ExistingRecord>, log: Logger, concurrency = 16): RecordStore {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const code = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
-  const setStatus = (namespace: string, name: string, status: string) =>
-    custom.patchNamespacedCustomObjectStatus({ ...AAI, namespace, name, body: [{ op: 'add', path: '/status', value: { status } }] });
+export function kubeRecords(client: KubeClient, records: Map<string, ExistingRecord>, log: Logger, concurrency = 16): RecordStore {
+  const writer = new AssignedWriter(client);
   return {
     existing: () => [...records.values()],
     async apply(plan: RecordPlan) {
@@ -91,17 +88,12 @@ export function kubeRecords(kc: KubeConfig, records: Map<string, ExistingRecord>
           await fn();
         } catch (err) {
           failed++;
-          log.warn({ assignment: what, code: code(err), err: (err as Error).message }, 'cannot write AzureAssignedIdentity');
+          log.warn({ assignment: what, code: statusOf(err), err: (err as Error).message }, 'cannot write AzureAssignedIdentity');
         }
       };
       await eachLimited(plan.create, concurrency, ({ assignment: a, status }) =>
         guard(`${a.namespace}/${a.name}`, async () => {
-          try {
-            await custom.createNamespacedCustomObject({ ...AAI, namespace: a.namespace, body: assignmentObject(a, a.pod.nodeName, status, MANAGER) });
-          } catch (err) {
-            if (code(err) !== 409) throw err;
-          }
-          await setStatus(a.namespace, a.name, status);
+          await writer.create(a.namespace, a.name, assignmentObject(a, a.pod.nodeName, status, MANAGER), status);
           records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, labels: ourLabels(a.pod.nodeName), finalizers: 0 });
         }),
       );
@@ -110,29 +102,15 @@ export function kubeRecords(kc: KubeConfig, records: Map<string, ExistingRecord>
           // MIC's object: podid's labels, and no finalizers (no MIC is left to honour them).
           if (adopt) {
             const existing = records.get(key(a.namespace, a.name));
-            await custom.patchNamespacedCustomObject({
-              ...AAI,
-              namespace: a.namespace,
-              name: a.name,
-              body: adoptionPatch({ labels: existing?.labels ?? {} }, a.pod.nodeName, MANAGER),
-            });
+            await writer.patch(a.namespace, a.name, adoptionPatch({ labels: existing?.labels ?? {} }, a.pod.nodeName, MANAGER));
           }
-          await setStatus(a.namespace, a.name, status);
+          await writer.setStatus(a.namespace, a.name, status);
           records.set(key(a.namespace, a.name), { name: a.name, namespace: a.namespace, status, ours: true, labels: ourLabels(a.pod.nodeName), finalizers: 0 });
         }),
       );
       await eachLimited(plan.remove, concurrency, (r) =>
         guard(`${r.namespace}/${r.name}`, async () => {
-          if (r.finalizers)
-            await custom.patchNamespacedCustomObject({
-              ...AAI,
-              namespace: r.namespace,
-              name: r.name,
-              body: [{ op: 'add', path: '/metadata/finalizers', value: [] }],
-            });
-          await custom.deleteNamespacedCustomObject({ ...AAI, namespace: r.namespace, name: r.name }).catch((err: unknown) => {
-            if (code(err) !== 404) throw err;
-          });
+          await writer.remove(r.namespace, r.name, r.finalizers > 0);
           records.delete(key(r.namespace, r.name));
         }),
       );
@@ -142,12 +120,12 @@ export function kubeRecords(kc: KubeConfig, records: Map<string, ExistingRecord>
 }
 
 /** One ConfigMap per scale set or VM podid added identities to: the ids it added, so a new leader knows them. */
-export function kubeOwnership(kc: KubeConfig, namespace: string): OwnershipStore {
-  const core = kc.makeApiClient(CoreV1Api);
+export function kubeOwnership(client: KubeClient, namespace: string): OwnershipStore {
   const nameFor = (t: ArmTarget) => `podid-arm-${createHash('sha256').update(t.key).digest('hex').slice(0, 20)}`;
+  const configMaps = `/api/v1/namespaces/${namespace}/configmaps`;
   return {
     async load() {
-      const list = await core.listNamespacedConfigMap({ namespace, labelSelector: OWNERSHIP_LABEL });
+      const list = await client.list<{ data?: Record<string, string> }>(configMaps, { labelSelector: OWNERSHIP_LABEL });
       const out = new Map<string, { target: ArmTarget; owned: Set<string> }>();
       for (const cm of list.items) {
         const id = cm.data?.target ?? '';
@@ -173,18 +151,17 @@ export function kubeOwnership(kc: KubeConfig, namespace: string): OwnershipStore
         data: { target: target.id, kind: target.kind, owned: JSON.stringify([...owned].sort()) },
       };
       try {
-        await core.replaceNamespacedConfigMap({ name, namespace, body });
+        await client.request('PUT', `${configMaps}/${name}`, { body });
       } catch (err) {
-        if (!(err instanceof ApiException && err.code === 404)) throw err;
-        await core.createNamespacedConfigMap({ namespace, body });
+        if (statusOf(err) !== 404) throw err;
+        await client.request('POST', configMaps, { body });
       }
     },
   };
 }
 
 /** The status mirror behind the printer columns: watches of AzureIdentity and AzureIdentityBinding that patch `.status`. */
-export function columnWatches(kc: KubeConfig, log: Logger): Watch<unknown>[] {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export function columnWatches(client: KubeClient, log: Logger): Watch<unknown>[] {
   const mirror = (plural: string, columns: (o: unknown) => ColumnStatus | undefined): Watch<unknown> => ({
     path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
     upsert: (o) => {
@@ -192,9 +169,9 @@ export function columnWatches(kc: KubeConfig, log: Logger): Watch<unknown>[] {
       const body = want && columnsPatch(rec(o).status, want);
       if (!body) return;
       const { namespace, name } = nameOf(o as Meta);
-      custom.patchNamespacedCustomObjectStatus({ group: API_GROUP, version: API_VERSION, plural, namespace, name, body }).catch((err: unknown) => {
-        if (!(err instanceof ApiException && err.code === 404))
-          log.warn({ object: `${plural}/${namespace}/${name}`, err: (err as Error).message }, 'cannot update the status columns');
+      const path = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${plural}/${name}/status`;
+      client.request('PATCH', path, { body, contentType: 'application/json-patch+json' }).catch((err: unknown) => {
+        if (statusOf(err) !== 404) log.warn({ object: `${plural}/${namespace}/${name}`, err: (err as Error).message }, 'cannot update the status columns');
       });
     },
     remove: () => {},

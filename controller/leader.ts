@@ -3,7 +3,7 @@
 // that cannot renew within the renew deadline steps down (the process exits and its Deployment restarts it);
 // a holder shutting down releases the Lease so the standby takes over at once.
 
-import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { statusOf, type KubeClient } from '../common/kube-client.ts';
 import type { Logger } from '../common/log.ts';
 
 export interface LeaseView {
@@ -28,7 +28,7 @@ export function leaseDecision(lease: LeaseView | undefined, me: string, now: Dat
 }
 
 export interface ElectionSettings {
-  kc: KubeConfig;
+  kube: KubeClient;
   namespace: string;
   name: string;
   identity: string;
@@ -48,8 +48,8 @@ export interface Election {
 }
 
 /**
- * A Lease's acquireTime and renewTime are MicroTime: RFC 3339 with exactly six fractional digits. The typed client
- * writes a Date with three, which the apiserver refuses, so the Lease is read and written as a plain object.
+ * A Lease's acquireTime and renewTime are MicroTime: RFC 3339 with exactly six fractional digits (a Date's ISO form
+ * has three, which the apiserver refuses).
  */
 export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
@@ -61,12 +61,11 @@ interface Lease {
 }
 
 export function startElection(s: ElectionSettings): Election {
-  const custom = s.kc.makeApiClient(CustomObjectsApi);
-  const ref = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: s.namespace };
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${s.namespace}/leases`;
   const api = {
-    read: async () => (await custom.getNamespacedCustomObject({ ...ref, name: s.name })) as Lease,
-    replace: (body: Lease) => custom.replaceNamespacedCustomObject({ ...ref, name: s.name, body }),
-    create: (body: Lease) => custom.createNamespacedCustomObject({ ...ref, body }),
+    read: () => s.kube.request<Lease>('GET', `${leases}/${s.name}`),
+    replace: (body: Lease) => s.kube.request('PUT', `${leases}/${s.name}`, { body }),
+    create: (body: Lease) => s.kube.request('POST', leases, { body }),
   };
   let leader = false;
   let stopped = false;
@@ -90,7 +89,7 @@ export function startElection(s: ElectionSettings): Election {
     try {
       current = await api.read();
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 404)) throw err;
+      if (statusOf(err) !== 404) throw err;
     }
     const view = current?.spec && {
       holder: current.spec.holderIdentity,
@@ -122,8 +121,7 @@ export function startElection(s: ElectionSettings): Election {
     try {
       await attempt();
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 409))
-        s.log.warn({ err: (err as Error).message, code: err instanceof ApiException ? err.code : undefined }, 'cannot read or write the leader Lease');
+      if (statusOf(err) !== 409) s.log.warn({ err: (err as Error).message, code: statusOf(err) }, 'cannot read or write the leader Lease');
     }
     if (leader && Date.now() - lastRenew > s.renewDeadlineMs) {
       leader = false;

@@ -2,6 +2,7 @@
 // AzureAssignedIdentity objects and whether podid's webhook is installed.
 
 import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { clientNodeFailure } from '../common/kube-config.ts';
 import { withRetry } from '../common/kube-retry.ts';
 import type { AzurePodIdentityException } from '../identity/crds.ts';
 import { parseAzureAssignedIdentity, parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
@@ -20,13 +21,13 @@ export async function readForPod(
   const admission = kc.makeApiClient(AdmissionregistrationV1Api);
   let pod;
   try {
-    pod = await withRetry(() => core.readNamespacedPod({ namespace, name }));
+    pod = await withRetry(() => core.readNamespacedPod({ namespace, name }), { failure: clientNodeFailure });
   } catch (err) {
     if (err instanceof ApiException && err.code === 404) throw new PodNotFound(`pod ${namespace}/${name} not found`);
     throw err;
   }
   const [ns, identities, bindings, exceptions, assignments, webhookInstalled] = await Promise.all([
-    withRetry(() => core.readNamespace({ name: namespace })),
+    withRetry(() => core.readNamespace({ name: namespace }), { failure: clientNodeFailure }),
     listParsed(kc, 'azureidentities', parseAzureIdentity),
     listParsed(kc, 'azureidentitybindings', parseAzureIdentityBinding),
     listParsed(kc, 'azurepodidentityexceptions', parseAzurePodIdentityException),

@@ -8,8 +8,8 @@ import { withRetry } from '../common/kube-retry.ts';
 import { nameOf, runWatches, type Meta, type Watch } from '../common/kube-watch.ts';
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import type { Logger } from '../common/log.ts';
-import { API_GROUP, API_VERSION } from '../identity/crds.ts';
 import { adoptionPatch, assignmentObject, NODE_LABEL } from '../identity/assigned.ts';
+import { ASSIGNED_PATH, AssignedWriter } from '../identity/assigned-writer.ts';
 import type { AssignmentStates } from './assignment-gate.ts';
 import { planAssignments, planTakeover, type Assignment, type ForeignAssignment } from './assignments.ts';
 import { callerFromReview, type Reviewer } from './caller.ts';
@@ -54,7 +54,7 @@ export function nodeAssignmentWatch(nodeName: string, states: AssignmentStates):
     return typeof st === 'string' ? st : undefined;
   };
   return {
-    path: `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`,
+    path: ASSIGNED_PATH,
     labelSelector,
     upsert: (o) => states.set(nameOf(o as Meta).namespace, nameOf(o as Meta).name, status(o)),
     remove: (o) => states.remove(nameOf(o as Meta).namespace, nameOf(o as Meta).name),
@@ -103,10 +103,6 @@ export function kubeSecrets(client: KubeClient): (ref: { name: string; namespace
   };
 }
 
-const ASSIGNED = `/apis/${API_GROUP}/${API_VERSION}/azureassignedidentities`;
-const assignedPath = (namespace: string, name?: string) =>
-  `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/azureassignedidentities${name ? `/${name}` : ''}`;
-const JSON_PATCH = 'application/json-patch+json';
 const WRITES_IN_FLIGHT = 8;
 
 /**
@@ -115,7 +111,7 @@ const WRITES_IN_FLIGHT = 8;
  */
 export function nodeAssignmentNames(nodeName: string, names: Map<string, { namespace: string; name: string }>): Watch<Meta> {
   return {
-    path: ASSIGNED,
+    path: ASSIGNED_PATH,
     labelSelector: `${NODE_LABEL}=${nodeName}`,
     upsert: (o) => void names.set(`${nameOf(o).namespace}/${nameOf(o).name}`, nameOf(o)),
     remove: (o) => void names.delete(`${nameOf(o).namespace}/${nameOf(o).name}`),
@@ -135,26 +131,23 @@ export async function syncAssignments(
   log: Logger,
 ): Promise<{ created: number; removed: number }> {
   const plan = planAssignments(desired, [...existing.values()]);
+  const writer = new AssignedWriter(client);
   // A few at a time: a node's 10k pods were ~100 s of sequential creates against a local apiserver.
   await eachLimited(plan.create, WRITES_IN_FLIGHT, async (a) => {
     const body = assignmentObject(a, nodeName);
     try {
-      await client.request('POST', assignedPath(a.namespace), { body });
-      await client.request('PATCH', `${assignedPath(a.namespace, a.name)}/status`, {
-        body: [{ op: 'add', path: '/status', value: body.status }],
-        contentType: JSON_PATCH,
-      });
+      await writer.create(a.namespace, a.name, body, (body.status as { status: string }).status);
       existing.set(`${a.namespace}/${a.name}`, { namespace: a.namespace, name: a.name });
     } catch (err) {
-      if (statusOf(err) !== 409) log.warn({ assignment: `${a.namespace}/${a.name}`, code: statusOf(err) }, 'cannot create AzureAssignedIdentity');
+      log.warn({ assignment: `${a.namespace}/${a.name}`, code: statusOf(err) }, 'cannot create AzureAssignedIdentity');
     }
   });
   await eachLimited(plan.remove, WRITES_IN_FLIGHT, async (e) => {
     try {
-      await client.request('DELETE', assignedPath(e.namespace, e.name));
+      await writer.remove(e.namespace, e.name);
       existing.delete(`${e.namespace}/${e.name}`);
     } catch (err) {
-      if (statusOf(err) !== 404) log.warn({ assignment: `${e.namespace}/${e.name}`, code: statusOf(err) }, 'cannot delete AzureAssignedIdentity');
+      log.warn({ assignment: `${e.namespace}/${e.name}`, code: statusOf(err) }, 'cannot delete AzureAssignedIdentity');
     }
   });
   return { created: plan.create.length, removed: plan.remove.length };
@@ -168,7 +161,7 @@ export async function takeOverLeftovers(
   log: Logger,
 ): Promise<{ adopted: number; removed: number }> {
   type Raw = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; finalizers?: string[] }; spec?: Record<string, unknown> };
-  const list = await withRetry(() => client.list<Raw>(ASSIGNED));
+  const list = await withRetry(() => client.list<Raw>(ASSIGNED_PATH));
   const foreign: ForeignAssignment[] = list.items.map((o) => {
     const node = o.spec?.nodename ?? o.spec?.nodeName ?? o.spec?.NodeName;
     return {
@@ -179,14 +172,9 @@ export async function takeOverLeftovers(
     };
   });
   const plan = planTakeover(foreign, desired, nodeName);
-  const patch = (f: ForeignAssignment, body: object[]) => client.request('PATCH', assignedPath(f.namespace, f.name), { body, contentType: JSON_PATCH });
-  for (const f of plan.adopt) await patch(f, adoptionPatch(f, nodeName));
-  for (const f of plan.remove) {
-    if (f.finalizers.length) await patch(f, [{ op: 'add', path: '/metadata/finalizers', value: [] }]);
-    await client.request('DELETE', assignedPath(f.namespace, f.name)).catch((err: unknown) => {
-      if (statusOf(err) !== 404) throw err;
-    });
-  }
+  const writer = new AssignedWriter(client);
+  for (const f of plan.adopt) await writer.patch(f.namespace, f.name, adoptionPatch(f, nodeName));
+  for (const f of plan.remove) await writer.remove(f.namespace, f.name, f.finalizers.length > 0);
   if (plan.adopt.length || plan.remove.length)
     log.info({ adopted: plan.adopt.length, removed: plan.remove.length }, "took over MIC's AzureAssignedIdentity objects");
   return { adopted: plan.adopt.length, removed: plan.remove.length };
