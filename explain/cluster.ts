@@ -1,5 +1,6 @@
 // What `podid explain pod` reads, read-only: the pod, its namespace's labels, the podid objects, the pod's
-// AzureAssignedIdentity objects and whether podid's webhook is installed.
+// AzureAssignedIdentity objects, whether podid's webhook is installed, and for a workload-identity pod its
+// ServiceAccount.
 
 import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { clientNodeFailure } from '../common/kube-config.ts';
@@ -7,9 +8,25 @@ import { withRetry } from '../common/kube-retry.ts';
 import type { AzurePodIdentityException } from '../identity/crds.ts';
 import { parseAzureAssignedIdentity, parseAzureIdentity, parseAzureIdentityBinding, parseAzurePodIdentityException } from '../identity/parse.ts';
 import { listParsed } from '../identity/list-parsed.ts';
+import { usesWorkloadIdentity } from '../podspec/workload-identity.ts';
 import type { ExplainInput } from './explain.ts';
 
 export class PodNotFound extends Error {}
+
+/** A ServiceAccount's name and annotations, or undefined when it does not exist. */
+async function readServiceAccount(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+): Promise<{ name: string; annotations?: Record<string, string> } | undefined> {
+  try {
+    const sa = await withRetry(() => core.readNamespacedServiceAccount({ namespace, name }), { failure: clientNodeFailure });
+    return { name, annotations: sa.metadata?.annotations };
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return undefined;
+    throw err;
+  }
+}
 
 export async function readForPod(
   kc: KubeConfig,
@@ -37,9 +54,14 @@ export async function readForPod(
       () => false,
     ),
   ]);
+  const plain = JSON.parse(JSON.stringify(pod)) as { metadata?: { labels?: Record<string, string> }; spec?: { serviceAccountName?: string } };
+  const serviceAccount = usesWorkloadIdentity(plain.metadata?.labels ?? {})
+    ? await readServiceAccount(core, namespace, plain.spec?.serviceAccountName || 'default')
+    : undefined;
   return {
     // The typed client's object, as plain JSON (the pure side reads it like the API's).
-    pod: JSON.parse(JSON.stringify(pod)),
+    pod: plain,
+    serviceAccount,
     identities,
     bindings,
     exceptions: [...exceptions, ...opts.builtinExceptions],

@@ -30,6 +30,7 @@ const aai = (status: 'Created' | 'Assigned'): AzureAssignedIdentity => ({
   status,
 });
 const drop = { securityContext: { capabilities: { drop: ['ALL'] } } };
+const wiClient = { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-0000000000c1' };
 const pod = (labels: Record<string, string>, over: { sidecar?: boolean; nodeName?: string; app?: object } = {}) => ({
   metadata: { name: 'web', namespace: 'apps', labels },
   spec: {
@@ -56,6 +57,29 @@ const blocks = (x: ExplainInput) =>
     .map((f) => `${f.verdict} ${f.step}: ${f.message}`);
 
 describe('podid explain pod', () => {
+  it.each<[string, Partial<ExplainInput>, RegExp]>([
+    [
+      'workload identity, the ServiceAccount without a client ID',
+      { pod: pod({ 'azure.workload.identity/use': 'true' }), serviceAccount: { name: 'default', annotations: {} } },
+      /^warn workload-identity: azure.workload.identity\/use=true, but its ServiceAccount apps\/default has no azure.workload.identity\/client-id/,
+    ],
+    [
+      'workload identity, no ServiceAccount',
+      { pod: pod({ 'azure.workload.identity/use': 'true' }), serviceAccount: undefined },
+      /^warn workload-identity: .*ServiceAccount apps\/default does not exist/,
+    ],
+  ])('a pod of the other model, warned: %s', (_n, over, message) => {
+    expect(
+      blocks(input(over)).some((f) => message.test(f)),
+      blocks(input(over)).join('\n'),
+    ).toBe(true);
+  });
+
+  it('a workload-identity pod whose ServiceAccount names a client ID: that step is ok', () => {
+    const e = explainPod(input({ pod: pod({ 'azure.workload.identity/use': 'true' }), serviceAccount: { name: 'default', annotations: wiClient } }));
+    expect(e.findings.find((f) => f.step === 'workload-identity')).toMatchObject({ verdict: 'ok', message: expect.stringMatching(/names client 0{8}-.*c1:/) });
+  });
+
   it('a served pod: every step ok, the identity named', () => {
     const e = explainPod(input({}));
     expect(e.serves).toEqual(['apps/reader']);
@@ -106,6 +130,11 @@ describe('podid explain pod', () => {
     ],
     ['no sidecar: created before podid', { pod: pod({ aadpodidbinding: 'web' }, { sidecar: false }) }, /created before podid was installed/],
     ['a container holding NET_RAW', { pod: pod({ aadpodidbinding: 'web' }, { app: {} }) }, /^warn netraw: NET_RAW: container "app" does not drop NET_RAW/],
+    [
+      'labeled for both identity models',
+      { pod: pod({ aadpodidbinding: 'web', 'azure.workload.identity/use': 'true' }), serviceAccount: { name: 'default', annotations: wiClient } },
+      /^warn workload-identity: the pod is labeled for both aad-pod-identity/,
+    ],
   ])('warns: %s', (_n, over, message) => {
     expect(
       blocks(input(over)).some((f) => message.test(f)),

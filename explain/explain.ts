@@ -12,11 +12,12 @@ import {
 } from '../identity/crds.ts';
 import { explainResolution, resolvePod, type Resolution } from '../identity/match.ts';
 import { podSpecViolations, describeViolation } from '../podspec/netraw-rule.ts';
+import { bothModelsWarning, serviceAccountProblem, usesWorkloadIdentity, WI_CLIENT_ID_ANNOTATION, WI_USE_LABEL } from '../podspec/workload-identity.ts';
 
 export type Verdict = 'ok' | 'warn' | 'blocks';
 
 export interface Finding {
-  step: 'label' | 'sidecar' | 'resolution' | 'identity' | 'assignment' | 'netraw';
+  step: 'label' | 'sidecar' | 'resolution' | 'identity' | 'assignment' | 'netraw' | 'workload-identity';
   verdict: Verdict;
   message: string;
   fix?: string;
@@ -37,6 +38,8 @@ export interface ExplainInput {
   webhookInstalled: boolean;
   mode: 'managed' | 'standard';
   forceNamespaced: boolean;
+  /** The pod's ServiceAccount (its annotations), when the pod uses workload identity; undefined when it does not exist. */
+  serviceAccount?: { name: string; annotations?: Record<string, string> };
 }
 
 export interface Explanation {
@@ -65,6 +68,7 @@ export function explainPod(x: ExplainInput): Explanation {
       fix: `label the pod template ${BINDING_LABEL}=<selector of an AzureIdentityBinding> and recreate the pod`,
     });
   } else findings.push({ step: 'label', verdict: 'ok', message: `${BINDING_LABEL}=${selector}` });
+  findings.push(...workloadIdentityFindings(x, podRef));
 
   // The token sidecar: injected at creation by the mutating webhook, only for pods labeled then.
   const injected = (spec.initContainers ?? []).some((c: any) => c.name === SIDECAR) || (spec.containers ?? []).some((c: any) => c.name === SIDECAR);
@@ -171,6 +175,31 @@ export function explainPod(x: ExplainInput): Explanation {
   else findings.push({ step: 'netraw', verdict: 'ok', message: 'every container drops NET_RAW: it cannot spoof another pod’s traffic' });
 
   return { pod: `${podRef.namespace}/${podRef.name}`, node: spec.nodeName, serves, findings };
+}
+
+/** A pod labeled for azure-workload-identity: whether its ServiceAccount names a client ID, and both models at once. */
+function workloadIdentityFindings(x: ExplainInput, pod: { name: string; namespace: string; labels: Record<string, string> }): Finding[] {
+  if (!usesWorkloadIdentity(pod.labels)) return [];
+  const saName = String(x.pod.spec?.serviceAccountName || 'default');
+  const problem = serviceAccountProblem(x.serviceAccount, pod.namespace, saName);
+  const findings: Finding[] = [
+    problem
+      ? {
+          step: 'workload-identity',
+          verdict: 'warn',
+          message: `${WI_USE_LABEL}=true, but ${problem}: azure-workload-identity's webhook gives it no client ID and workload identity fails`,
+          fix: `kubectl -n ${pod.namespace} annotate serviceaccount ${saName} ${WI_CLIENT_ID_ANNOTATION}=<the identity's client ID>, then recreate the pod`,
+        }
+      : {
+          step: 'workload-identity',
+          verdict: 'ok',
+          message: `${WI_USE_LABEL}=true and ServiceAccount ${pod.namespace}/${saName} names client ${x.serviceAccount!.annotations![WI_CLIENT_ID_ANNOTATION]}: azure-workload-identity serves it with a federated token`,
+        },
+  ];
+  const both = bothModelsWarning(pod.labels);
+  if (both)
+    findings.push({ step: 'workload-identity', verdict: 'warn', message: both, fix: `remove ${BINDING_LABEL} or ${WI_USE_LABEL} from the pod template` });
+  return findings;
 }
 
 /** The explanation for people: one line per finding, the fix under the ones that need one. */

@@ -6,6 +6,7 @@ import type { InjectionConfig } from './injection-config.ts';
 import { displayName, podName } from '../podspec/pod.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import { readPodShape } from '../podspec/read-pod.ts';
+import { bothModelsWarning } from '../podspec/workload-identity.ts';
 
 export type MutateOutcome = InjectionOutcome | 'ignored' | 'invalid';
 
@@ -28,9 +29,12 @@ export function mutate(req: AdmissionRequest, cfg: InjectionConfig, newSecret: (
   }
   const plan = planInjection(read.pod, cfg, newSecret);
   const meta = read.pod.metadata;
-  const hint = hints?.({ name: podName(meta), namespace: req.namespace, labels: meta?.labels ?? {} });
+  const labels = meta?.labels ?? {};
+  const hint = hints?.({ name: podName(meta), namespace: req.namespace, labels });
+  const bothModels = bothModelsWarning(labels);
+  const warnings = [...plan.warnings, ...(hint ? [hint] : []), ...(bothModels ? [bothModels] : [])];
   return {
-    response: patchResponse(req.uid, plan.patch, hint ? [...plan.warnings, hint] : plan.warnings),
+    response: patchResponse(req.uid, plan.patch, warnings),
     outcome: plan.outcome,
     subject: displayName(read.pod.metadata, req.namespace),
   };
