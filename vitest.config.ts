@@ -2,10 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: [
-      '{identity,tokens,webhook,sidecar,nmi,certs,policies,cli,common,migrate,controller,explain,charts,podspec,aad,emulators,build}/**/*.test.ts',
-      'test/unit/**/*.test.ts',
-    ],
+    // Every unit and HTTP test beside its code; the heavier suites end .e2e.ts, .compat.ts, .netns.ts, .image.ts.
+    include: ['**/*.test.ts'],
+    exclude: ['**/node_modules/**', '.cache/**', 'dist/**'],
     testTimeout: 20_000,
   },
 });

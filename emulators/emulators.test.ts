@@ -5,8 +5,8 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonObject, sendRequest } from '../../common/http-request.ts';
-import { startWorld, type World } from '../../emulators/world.ts';
+import { jsonObject, sendRequest } from '../common/http-request.ts';
+import { startWorld, type World } from './world.ts';
 
 let dir: string;
 let world: World;
