@@ -209,7 +209,7 @@ export class Registry {
 
   /** The exposition text (asynchronous as prom-client's, so callers need not change). */
   async metrics(): Promise<string> {
-    return `${[...this.metricsByName.values()].map((m) => m.render()).join('\n\n')}\n`;
+    return `${[...this.metricsByName.values()].map((m) => m.render()).join('\n')}\n`;
   }
 
   async getMetricsAsJSON(): Promise<MetricJson[]> {
