@@ -23,7 +23,8 @@ export interface MetricJson {
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const NEEDS_ESCAPE = /[\\"\n]/;
+const escapeLabel = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);
 const escapeHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 const formatValue = (n: number) => (Number.isNaN(n) ? 'NaN' : n === Infinity ? '+Inf' : n === -Infinity ? '-Inf' : String(n));
 
@@ -45,13 +46,23 @@ abstract class Metric<T extends string> {
     for (const r of cfg.registers ?? []) r.register(this);
   }
 
-  /** The rendered label set of `labels`; a label not declared is a bug and throws. */
+  /** The rendered label set of `labels`; a label not declared is a bug and throws. Runs on every count: one pass. */
   protected key(labels: LabelValues<T> = {}): string {
-    for (const l of Object.keys(labels)) if (!this.labelNames.includes(l as T)) throw new Error(`${this.name}: unknown label ${l}`);
-    return this.labelNames
-      .filter((l) => labels[l] !== undefined)
-      .map((l) => `${l}="${escapeLabel(String(labels[l]))}"`)
-      .join(',');
+    let out = '';
+    let used = 0;
+    for (const l of this.labelNames) {
+      const v = labels[l];
+      if (v === undefined) continue;
+      used++;
+      out += `${out ? ',' : ''}${l}="${escapeLabel(String(v))}"`;
+    }
+    let given = 0;
+    for (const l in labels) if (labels[l as T] !== undefined) given++;
+    if (given !== used) {
+      const unknown = Object.keys(labels).find((l) => !this.labelNames.includes(l as T));
+      throw new Error(`${this.name}: unknown label ${unknown}`);
+    }
+    return out;
   }
 
   collect(): void {
@@ -207,9 +218,14 @@ export class Registry {
     return `${this.metricsByName.get(name)?.render() ?? ''}\n`;
   }
 
-  /** The exposition text (asynchronous as prom-client's, so callers need not change). */
-  async metrics(): Promise<string> {
+  /** The exposition text. */
+  text(): string {
     return `${[...this.metricsByName.values()].map((m) => m.render()).join('\n')}\n`;
+  }
+
+  /** The same, asynchronous as prom-client's, so the servers' callers need not change. */
+  async metrics(): Promise<string> {
+    return this.text();
   }
 
   async getMetricsAsJSON(): Promise<MetricJson[]> {

@@ -26,7 +26,7 @@ import type { Caller, Reviewer } from './caller.ts';
 import { hostTokenPod, type HostTokenAuth } from './host-auth.ts';
 import type { IdentityStore } from '../identity/store.ts';
 import type { AssignmentGate } from './assignment-gate.ts';
-import { lookupIdentity, type AmbiguityPolicy, type Lookup } from './lookup.ts';
+import { lookupIdentity, type AmbiguityPolicy, type Lookup, type LookupOptions } from './lookup.ts';
 import type { PodEvents } from '../common/events.ts';
 import type { NmiMetrics } from './metrics.ts';
 import { passThrough } from './passthrough.ts';
@@ -112,6 +112,8 @@ export interface NmiContext {
   settings: NmiSettings;
   parts: NmiParts;
   limiter?: RateLimiter;
+  /** The lookup rules from the settings, built once. */
+  lookup: LookupOptions;
 }
 
 const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
@@ -120,7 +122,7 @@ const now = () => Date.now() / 1000;
 /** The pod's identity for this request; a choice among several is counted, logged and told to the pod's owner. */
 export function identityFor(ctx: NmiContext, pod: NodePod, selector: IdentitySelector, endpoint: Endpoint): Lookup {
   const { settings, parts } = ctx;
-  const found = lookupIdentity(pod, selector, parts.store, { forceNamespaced: settings.forceNamespaced, ambiguous: settings.ambiguousIdentity });
+  const found = lookupIdentity(pod, selector, parts.store, ctx.lookup);
   if (found.ok && found.choseAmong) {
     const chosen = `${found.identity.namespace}/${found.identity.name}`;
     const message =
@@ -325,7 +327,12 @@ export async function handleNmiRequest(ctx: NmiContext, req: IncomingMessage, re
 }
 
 export async function startNmi(settings: NmiSettings, parts: NmiParts): Promise<RunningNmi> {
-  const ctx: NmiContext = { settings, parts, limiter: settings.callerRate ? new RateLimiter(settings.callerRate) : undefined };
+  const ctx: NmiContext = {
+    settings,
+    parts,
+    limiter: settings.callerRate ? new RateLimiter(settings.callerRate) : undefined,
+    lookup: { forceNamespaced: settings.forceNamespaced, ambiguous: settings.ambiguousIdentity },
+  };
   const limits = settings.limits ?? defaultServerLimits;
   const server = createServer(handleNmiRequest.bind(undefined, ctx));
   applyLimits(server, limits);
