@@ -16,6 +16,8 @@ import { MODES } from '../common/mode.ts';
 import { logLevelFlag } from './common-flags.ts';
 import { UsageError, defineCommand, flag, switchFlag, typeOf, types, type FlagType, type FlagValues } from './flags.ts';
 import { untilSignal } from './signals.ts';
+import { cachedServiceAccounts, fetchServiceAccount } from '../webhook/service-accounts.ts';
+import { WI_DEFAULT_AUTHORITY_HOST, WI_TOKEN } from '../tokens/workload-identity-contract.ts';
 
 /** A Kubernetes resource quantity (`10m`, `64Mi`). */
 const quantity: FlagType<string> = {
@@ -71,6 +73,10 @@ export const webhookFlags = {
   'netraw-exempt-namespaces': flag(types.list, { env: 'PODID_NETRAW_EXEMPT_NAMESPACES', default: 'kube-system', help: 'namespaces the NET_RAW rule skips, comma-separated' }),
   'netraw-exempt-labels': flag(labelSelector, { env: 'PODID_NETRAW_EXEMPT_LABELS', default: '', help: 'pods (templates) with all these labels are exempt, e.g. app=my-cni (key=value or key, comma-separated)' }),
   mode: flag(types.oneOf(MODES), { env: 'PODID_MODE', default: 'managed', help: 'with --identity-hints: standard also warns about type 0 identities podid-controller cannot assign (no resourceID); match the controller' }),
+  'workload-identity': switchFlag({ env: 'PODID_WORKLOAD_IDENTITY', help: "serve azure-workload-identity's pods at POST /mutate-workload-identity (reads each pod's ServiceAccount); deploy/ turns it on" }),
+  'wi-tenant-id': flag(types.optionalString, { env: 'PODID_WI_TENANT_ID', help: 'workload identity: AZURE_TENANT_ID for ServiceAccounts without the azure.workload.identity/tenant-id annotation' }),
+  'wi-authority-host': flag(types.url, { env: 'PODID_WI_AUTHORITY_HOST', default: WI_DEFAULT_AUTHORITY_HOST, help: "workload identity: AZURE_AUTHORITY_HOST, the cloud's Azure AD endpoint" }),
+  'wi-audience': flag(types.string, { env: 'PODID_WI_AUDIENCE', default: WI_TOKEN.audience, help: 'workload identity: audience of the projected azure-identity-token (what the federated credentials name)' }),
   'identity-hints': switchFlag({ env: 'PODID_IDENTITY_HINTS', help: 'watch the podid CRDs and warn at admission about labeled pods podid will not serve (no binding, missing identity, exception); deploy/ turns it on' }),
   ...certFlags,
 };
@@ -146,7 +152,12 @@ export const webhookCommand = defineCommand({
     const hints = new IdentityHintsFeed();
     const base = webhookSettingsFrom(v);
     const sidecarImage = v['sidecar-image-from'] ? await sidecarImageFromPod(v, base.injection.sidecarImage, logger, kube) : base.injection.sidecarImage;
-    const settings = { ...base, injection: { ...base.injection, sidecarImage }, identityHints: v['identity-hints'] ? hints.hints : undefined };
+    const settings = {
+      ...base,
+      injection: { ...base.injection, sidecarImage },
+      identityHints: v['identity-hints'] ? hints.hints : undefined,
+      workloadIdentity: v['workload-identity'] ? workloadIdentityFrom(v, kube) : undefined,
+    };
     const certLoop = v['manage-certs'] ? await startCertLoop(v, logger, kube) : undefined;
     const running = await startWebhook(settings, logger);
     if (v['identity-hints']) hints.start(v, logger, kube);
@@ -159,6 +170,14 @@ export const webhookCommand = defineCommand({
     return 0;
   },
 });
+
+/** The workload-identity settings and the ServiceAccount reads behind /mutate-workload-identity. */
+function workloadIdentityFrom(v: WebhookValues, kube: () => KubeClient): NonNullable<WebhookSettings['workloadIdentity']> {
+  return {
+    wi: { tenantId: v['wi-tenant-id'], authorityHost: v['wi-authority-host'], audience: v['wi-audience'] },
+    serviceAccounts: cachedServiceAccounts(fetchServiceAccount(kube)),
+  };
+}
 
 /**
  * The image of a container of the webhook's own pod (`--sidecar-image-from POD/CONTAINER`, the pod in the webhook's

@@ -5,12 +5,11 @@
 // Pure.
 
 import { BINDING_LABEL } from '../identity/crds.ts';
+import { WI_ANNOTATIONS, WI_USE_LABEL } from '../tokens/workload-identity-contract.ts';
 
-/** The pod label azwi's webhook selects on (objectSelector matchLabels: "true"). */
-export const WI_USE_LABEL = 'azure.workload.identity/use';
+export { WI_USE_LABEL };
 /** The ServiceAccount annotation naming the identity's client ID (AZURE_CLIENT_ID). */
-export const WI_CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
-export const WI_TENANT_ID_ANNOTATION = 'azure.workload.identity/tenant-id';
+export const WI_CLIENT_ID_ANNOTATION = WI_ANNOTATIONS.clientId;
 
 export const usesWorkloadIdentity = (labels: Readonly<Record<string, string>>): boolean => labels[WI_USE_LABEL] === 'true';
 

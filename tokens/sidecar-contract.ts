@@ -15,6 +15,8 @@ export const SIDECAR_ENV = {
   /** The App Service X-IDENTITY-HEADER secret the app is given too. */
   identityHeader: 'PODID_IDENTITY_HEADER',
   readyResource: 'PODID_READY_RESOURCE',
+  /** `nmi` (default) or `workload-identity`: exchange the pod's federated token itself (the workload-identity proxy). */
+  tokenSource: 'PODID_TOKEN_SOURCE',
 } as const;
 
 export const SIDECAR_PORTS = {

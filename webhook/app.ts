@@ -13,6 +13,9 @@ import type { WebhookMetrics } from './metrics.ts';
 import { secretSource } from './secrets.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import { mutate } from './mutate.ts';
+import { mutateWorkloadIdentity } from './mutate-workload-identity.ts';
+import type { ServiceAccountReader } from './service-accounts.ts';
+import type { WorkloadIdentityConfig } from './workload-identity-inject.ts';
 import { fixNetRaw } from './netraw-fix.ts';
 import { validate } from './validate.ts';
 import { kindResourceProblem } from '../podspec/workloads.ts';
@@ -27,8 +30,8 @@ export interface AdmissionResult {
   details?: string[];
 }
 
-/** An admission endpoint: pure request → result. */
-export type AdmissionHandler = (req: AdmissionRequest) => AdmissionResult;
+/** An admission endpoint: request → result; pure, or (workload identity) after a read of the cluster. */
+export type AdmissionHandler = (req: AdmissionRequest) => AdmissionResult | Promise<AdmissionResult>;
 
 /** What one admission request may cost, and all of them at once. */
 export interface AdmissionLimits {
@@ -73,6 +76,8 @@ export interface AppOptions {
   newSecret?: () => string;
   /** Warnings about identities for labeled pods (when the webhook watches the podid CRDs). */
   identityHints?: IdentityHints;
+  /** azure-workload-identity's contract at /mutate-workload-identity (when the webhook may read ServiceAccounts). */
+  workloadIdentity?: { wi: WorkloadIdentityConfig; serviceAccounts: ServiceAccountReader };
 }
 
 // The admission server's own errors (a body it cannot read, a wrong path, overload) are `{error, message}`, as
@@ -132,6 +137,10 @@ export function appContext(opts: AppOptions): AppContext {
       '/mutate': (req: AdmissionRequest) => mutate(req, opts.injection, newSecret, opts.identityHints),
       '/validate': (req: AdmissionRequest) => validate(req, opts.validation),
       '/mutate-netraw': (req: AdmissionRequest) => fixNetRaw(req, opts.validation),
+      ...(opts.workloadIdentity && {
+        '/mutate-workload-identity': (req: AdmissionRequest) =>
+          mutateWorkloadIdentity(req, { ...opts.workloadIdentity!, injection: opts.injection, newSecret }),
+      }),
       ...opts.endpoints,
     }),
   );
@@ -212,7 +221,8 @@ export async function evaluate(ctx: AppContext, endpoint: string, handle: Admiss
   }
   let result: AdmissionResult;
   try {
-    result = handle(request);
+    const handled = handle(request);
+    result = handled instanceof Promise ? await handled : handled;
   } catch (err) {
     // A bug must not take the server down or leave the apiserver guessing.
     logger.error({ endpoint, uid: request.uid, err: (err as Error).message }, 'admission handler failed');

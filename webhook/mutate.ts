@@ -7,8 +7,9 @@ import { displayName, podName } from '../podspec/pod.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import { readPodShape } from '../podspec/read-pod.ts';
 import { bothModelsWarning } from '../podspec/workload-identity.ts';
+import type { WorkloadIdentityOutcome } from './workload-identity-inject.ts';
 
-export type MutateOutcome = InjectionOutcome | 'ignored' | 'invalid';
+export type MutateOutcome = InjectionOutcome | WorkloadIdentityOutcome | 'ignored' | 'invalid' | 'unavailable';
 
 export interface MutateResult {
   response: AdmissionResponse;

@@ -5,7 +5,7 @@ import type { ListenAddress } from '../common/listen.ts';
 import type { Logger } from '../common/log.ts';
 import { closeServer, listenOn } from '../common/serve.ts';
 import { AdmissionLog } from './admission-log.ts';
-import { createWebhookApp, type AdmissionHandler, type AdmissionLimits } from './app.ts';
+import { createWebhookApp, type AdmissionHandler, type AdmissionLimits, type AppOptions } from './app.ts';
 import type { IdentityHints } from './identity-hints.ts';
 import type { InjectionConfig } from './injection-config.ts';
 import type { ValidationConfig } from './validation-config.ts';
@@ -23,6 +23,7 @@ export interface WebhookSettings {
   validation: ValidationConfig;
   endpoints?: Record<string, AdmissionHandler>;
   identityHints?: IdentityHints;
+  workloadIdentity?: AppOptions['workloadIdentity'];
   /** Plain-HTTP address serving /metrics apart from the admission port (Prometheus needs no TLS setup). */
   metricsListen?: ListenAddress;
 }
@@ -55,6 +56,7 @@ export async function startWebhook(settings: WebhookSettings, logger: Logger): P
     metrics,
     endpoints: settings.endpoints,
     identityHints: settings.identityHints,
+    workloadIdentity: settings.workloadIdentity,
     ready: () => accepting,
   });
   const server = createServer({ ...initial.options, minVersion: 'TLSv1.2' }, app);

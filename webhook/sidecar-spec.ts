@@ -3,7 +3,13 @@
 
 import { SIDECAR_ENV, TOKEN_DIR, TOKEN_PATH } from '../tokens/sidecar-contract.ts';
 import type { InjectionConfig } from './injection-config.ts';
-import type { Container } from '../podspec/pod.ts';
+import type { Container, EnvVar } from '../podspec/pod.ts';
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
 
 /** Environment variable carrying the App Service header secret into the sidecar. */
 export const SIDECAR_HEADER_VAR = SIDECAR_ENV.identityHeader;
@@ -16,7 +22,8 @@ function resources(cfg: InjectionConfig): Record<string, Record<string, string>>
   return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
-export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName: string, identityHeader: string, readyResource?: string): Container {
+/** The sidecar container around its environment and mounts: probes, resources and a locked-down security context. */
+function baseSidecar(cfg: InjectionConfig, name: string, env: EnvVar[], volumeMounts: VolumeMount[]): Container {
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: cfg.healthPort },
     periodSeconds,
@@ -28,15 +35,7 @@ export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName:
     image: cfg.sidecarImage,
     args: ['sidecar'],
     restartPolicy: 'Always',
-    env: [
-      { name: SIDECAR_ENV.listen, value: `127.0.0.1:${cfg.port}` },
-      { name: SIDECAR_ENV.healthListen, value: `:${cfg.healthPort}` },
-      { name: SIDECAR_ENV.nodeIp, valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
-      { name: SIDECAR_ENV.nmiPort, value: String(cfg.nmiPort) },
-      { name: SIDECAR_ENV.tokenFile, value: TOKEN_PATH },
-      { name: SIDECAR_HEADER_VAR, value: identityHeader },
-      ...(readyResource ? [{ name: SIDECAR_ENV.readyResource, value: readyResource }] : []),
-    ],
+    env,
     ports: [{ name: 'podid-health', containerPort: cfg.healthPort, protocol: 'TCP' }],
     startupProbe: probe('/healthz', 1, 60),
     livenessProbe: probe('/livez', 10, 3),
@@ -51,9 +50,57 @@ export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName:
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [{ name: volumeName, mountPath: TOKEN_DIR, readOnly: true }],
+    volumeMounts,
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
+}
+
+const headerEnv = (identityHeader: string, readyResource?: string): EnvVar[] => [
+  { name: SIDECAR_HEADER_VAR, value: identityHeader },
+  ...(readyResource ? [{ name: SIDECAR_ENV.readyResource, value: readyResource }] : []),
+];
+
+/** The sidecar backed by NMI: it presents its projected token (audience cfg.tokenAudience) at the node's NMI. */
+export function sidecarContainer(cfg: InjectionConfig, name: string, volumeName: string, identityHeader: string, readyResource?: string): Container {
+  return baseSidecar(
+    cfg,
+    name,
+    [
+      { name: SIDECAR_ENV.listen, value: `127.0.0.1:${cfg.port}` },
+      { name: SIDECAR_ENV.healthListen, value: `:${cfg.healthPort}` },
+      { name: SIDECAR_ENV.nodeIp, valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      { name: SIDECAR_ENV.nmiPort, value: String(cfg.nmiPort) },
+      { name: SIDECAR_ENV.tokenFile, value: TOKEN_PATH },
+      ...headerEnv(identityHeader, readyResource),
+    ],
+    [{ name: volumeName, mountPath: TOKEN_DIR, readOnly: true }],
+  );
+}
+
+/**
+ * The sidecar as a workload-identity proxy: it exchanges the pod's azure-identity-token (the workload-identity
+ * variables and mount in `wiEnv` and `wiMount`) for Azure AD tokens itself, on `port`; no NMI, no node access.
+ */
+export function proxySidecarContainer(
+  cfg: InjectionConfig,
+  name: string,
+  port: number,
+  identityHeader: string,
+  wiEnv: readonly EnvVar[],
+  wiMount: VolumeMount,
+): Container {
+  return baseSidecar(
+    cfg,
+    name,
+    [
+      { name: SIDECAR_ENV.tokenSource, value: 'workload-identity' },
+      { name: SIDECAR_ENV.listen, value: `127.0.0.1:${port}` },
+      { name: SIDECAR_ENV.healthListen, value: `:${cfg.healthPort}` },
+      ...headerEnv(identityHeader),
+      ...wiEnv,
+    ],
+    [wiMount],
+  );
 }
 
 export function tokenVolume(cfg: InjectionConfig, name: string): { name: string; [k: string]: unknown } {

@@ -23,6 +23,8 @@ if command -v go >/dev/null; then
     echo "compat setup: could not build the Go client; its tests will fail" >&2
   (cd test/compat/go-adal && go build -o "../../../$BIN/podid-compat-adal" .) ||
     echo "compat setup: could not build the adal client; its tests will fail" >&2
+  (cd test/azwi-oracle && go build -o "../../$BIN/azwi-webhook-oracle" .) ||
+    echo "compat setup: could not build azure-workload-identity's webhook (the oracle); its tests will fail" >&2
 else
   echo "compat setup: no Go toolchain; the Go client's tests will fail" >&2
 fi
