@@ -15,7 +15,7 @@ export interface CommandEntry {
 // prettier-ignore
 export const commands: readonly CommandEntry[] = [
   { name: 'webhook', summary: 'HTTPS admission server: POST /mutate injects the token sidecar, POST /validate enforces the NET_RAW rule', load: async () => (await import('./webhook-command.ts')).webhookCommand },
-  { name: 'sidecar', summary: 'per-pod token server on loopback speaking the IMDS and App Service token APIs, backed by NMI', load: async () => (await import('./sidecar-command.ts')).sidecarCommand },
+  { name: 'sidecar', summary: 'per-pod token server on loopback speaking the IMDS and App Service token APIs, backed by NMI or by workload identity', load: async () => (await import('./sidecar-command.ts')).sidecarCommand },
   { name: 'nmi', summary: 'node daemon: resolves pod identities, serves tokens to sidecars and the CSI driver, intercepts metadata traffic', load: async () => (await import('./nmi-command.ts')).nmiCommand },
   { name: 'controller', summary: 'cluster controller (one leader): status columns for both field casings; in standard mode assigns identities to scale sets and VMs through ARM', load: async () => (await import('./controller-command.ts')).controllerCommand },
   { name: 'certs init', summary: 'create or renew the webhook CA and serving certificate in their Secret and publish caBundle (one pass)', load: async () => (await import('./certs-command.ts')).certsInitCommand },

@@ -2,13 +2,13 @@
 // client secret, a certificate assertion or a federated assertion), the discovery documents MSAL reads,
 // and JWKS. It speaks Azure AD's wire format, errors included, and can be told to fail, throttle or delay.
 
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { closeServer, listenOn } from '../common/serve.ts';
 import { Faults, reply } from './faults.ts';
 import { decodeJwt, thumbprints, verifySignature, type DecodedJwt } from './jwt.ts';
-import type { AppRegistration, Tenant } from './tenant.ts';
+import type { AppRegistration, FederatedCredential, Tenant } from './tenant.ts';
 
 /** Scopes Azure AD accepts beside one `/.default` scope in a client-credentials request. */
 const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
@@ -74,7 +74,21 @@ function checkCertificateAssertion(tenant: Tenant, app: AppRegistration, jwt: De
     throw new AadError(401, 'invalid_client', 700212, `The client assertion audience ${String(jwt.claims.aud)} is not this token endpoint.`);
 }
 
-function checkFederatedAssertion(app: AppRegistration, jwt: DecodedJwt): void {
+/** The key the federated credential trusts for this assertion: its fixed key, or the issuer's JWKS entry with the assertion's kid. */
+async function federatedKey(cred: FederatedCredential, jwt: DecodedJwt): Promise<KeyObject | undefined> {
+  if (cred.publicKeyPem) return createPublicKey(cred.publicKeyPem);
+  if (!cred.jwks) return undefined;
+  let keys: JsonWebKey[];
+  try {
+    keys = (await cred.jwks()).keys;
+  } catch (err) {
+    throw new AadError(400, 'invalid_request', 700211, `Could not read the signing keys of issuer '${cred.issuer}': ${(err as Error).message}`);
+  }
+  const jwk = keys.find((k) => (k as { kid?: string }).kid === jwt.header.kid);
+  return jwk ? createPublicKey({ key: jwk, format: 'jwk' }) : undefined;
+}
+
+async function checkFederatedAssertion(app: AppRegistration, jwt: DecodedJwt): Promise<void> {
   const match = app.federated?.find((f) => f.issuer === jwt.claims.iss && f.subject === jwt.claims.sub);
   if (!match)
     throw new AadError(
@@ -86,8 +100,8 @@ function checkFederatedAssertion(app: AppRegistration, jwt: DecodedJwt): void {
   const aud = ([] as unknown[]).concat(jwt.claims.aud);
   if (!aud.includes(match.audience ?? FEDERATED_AUDIENCE))
     throw new AadError(400, 'invalid_request', 700212, `No matching federated identity record found for presented assertion audience '${aud.join(',')}'.`);
-  if (!verifySignature(jwt, createPublicKey(match.publicKeyPem)))
-    throw new AadError(401, 'invalid_client', 700024, 'Client assertion failed signature validation.');
+  const key = await federatedKey(match, jwt);
+  if (!key || !verifySignature(jwt, key)) throw new AadError(401, 'invalid_client', 700024, 'Client assertion failed signature validation.');
 }
 
 export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key: string }; host?: string; port?: number }): Promise<RunningAad> {
@@ -96,7 +110,7 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
   const requests: AadRequest[] = [];
   let base = '';
 
-  function token(form: URLSearchParams, version: '1.0' | '2.0', endpoint: string, path: string): Record<string, unknown> {
+  async function token(form: URLSearchParams, version: '1.0' | '2.0', endpoint: string, path: string): Promise<Record<string, unknown>> {
     if (form.get('grant_type') !== 'client_credentials')
       throw new AadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${form.get('grant_type') ?? ''}'.`);
     const clientId = form.get('client_id') ?? '';
@@ -152,7 +166,7 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
         checkCertificateAssertion(tenant, app, jwt, [endpoint, `${base}/${tenant.id}/oauth2/v2.0/token`, `${base}/${tenant.id}/oauth2/token`]);
       } else {
         seen.credential = 'federated';
-        checkFederatedAssertion(app, jwt);
+        await checkFederatedAssertion(app, jwt);
       }
     } else {
       throw new AadError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
@@ -211,7 +225,7 @@ export async function startAad(opts: { tenant: Tenant; tls: { cert: string; key:
       if (await faults.apply(res)) return;
       const form = new URLSearchParams(await readBody(req));
       try {
-        return reply(res, 200, token(form, route === 'oauth2/token' ? '1.0' : '2.0', `${base}${url.pathname}`, url.pathname));
+        return reply(res, 200, await token(form, route === 'oauth2/token' ? '1.0' : '2.0', `${base}${url.pathname}`, url.pathname));
       } catch (err) {
         if (err instanceof AadError) return reply(res, err.status, err.body());
         throw err;

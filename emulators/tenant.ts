@@ -1,7 +1,7 @@
 // One Azure AD tenant as the emulators see it: app registrations (secret, certificate, federated
 // credentials), user-assigned managed identities, and the key that signs the access tokens it issues.
 
-import { generateKeyPairSync, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { decodeJwt, signJwt, verifySignature, type Claims } from './jwt.ts';
 
 export interface FederatedCredential {
@@ -9,8 +9,14 @@ export interface FederatedCredential {
   subject: string;
   /** Default `api://AzureADTokenExchange`, as Azure AD requires. */
   audience?: string;
-  /** The issuer's signing key (e.g. the kube-apiserver's service-account public key). */
-  publicKeyPem: string;
+  /** The issuer's signing key (e.g. the kube-apiserver's service-account public key), or: */
+  publicKeyPem?: string;
+  /**
+   * The issuer's current keys, read when an assertion arrives, as Azure AD reads them from the issuer's OIDC
+   * discovery document and its jwks_uri (for a cluster: the kube-apiserver's /.well-known/openid-configuration and
+   * /openid/v1/jwks). The assertion's `kid` picks the key.
+   */
+  jwks?: () => Promise<{ keys: JsonWebKey[] }>;
 }
 
 export interface AppRegistration {

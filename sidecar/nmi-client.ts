@@ -5,20 +5,17 @@
 import { errnoSuffix, unavailable } from '../common/http-error.ts';
 import { sendRequest } from '../common/http-request.ts';
 import { fs, http } from '../common/builtins.ts';
-import { HEALTH_PATH, bearerHeader, parseSidecarTokenReply, sidecarTokenUrl, type NmiTokenQuery } from '../tokens/nmi-contract.ts';
-import type { Token } from '../tokens/wire.ts';
+import { HEALTH_PATH, bearerHeader, parseSidecarTokenReply, sidecarTokenUrl } from '../tokens/nmi-contract.ts';
+import type { TokenSource } from './token-source.ts';
 
-export interface NmiClient {
-  token(req: NmiTokenQuery): Promise<Token>;
-  /** True when NMI answers its health endpoint. */
-  healthy(): Promise<boolean>;
-}
+export type NmiClient = TokenSource;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 const get = (url: URL, headers: Record<string, string>, timeoutMs: number) => sendRequest(url, { headers, timeoutMs, agent });
 
 export function nmiClient(nmiUrl: string, tokenFile: string, timeoutMs = 10_000): NmiClient {
   return {
+    waitingFor: 'waiting for NMI',
     async token(req) {
       let saToken: string;
       try {

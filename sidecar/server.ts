@@ -8,7 +8,7 @@ import { SidecarMetrics } from './metrics.ts';
 import type { ListenAddress } from '../common/listen.ts';
 import { http } from '../common/builtins.ts';
 import { applyLimits, closeServer, defaultServerLimits, listenOn, type ServerLimits } from '../common/serve.ts';
-import type { NmiClient } from './nmi-client.ts';
+import type { TokenSource } from './token-source.ts';
 import { TokenCache } from '../tokens/token-cache.ts';
 import {
   APP_SERVICE_TOKEN_PATH,
@@ -65,14 +65,14 @@ function router(routes: Record<string, Route>, caseless: boolean, what: string, 
   };
 }
 
-export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, log: SidecarLog): Promise<RunningSidecar> {
+export async function startSidecar(settings: SidecarSettings, source: TokenSource, log: SidecarLog): Promise<RunningSidecar> {
   const metrics = new SidecarMetrics();
   const cache = new TokenCache({ refreshAheadSeconds: settings.refreshAheadSeconds, maxEntries: settings.maxEntries, onLookup: (hit) => metrics.lookup(hit) });
-  const cached = (request: TokenRequest): Promise<Token> => cache.get(cacheKey(request), () => nmi.token(request));
+  const cached = (request: TokenRequest): Promise<Token> => cache.get(cacheKey(request), () => source.token(request));
   const imdsTokenBody = (t: Token) => imdsBody(t, Date.now() / 1000);
   let ready = false;
 
-  /** One flavour's token route: parse, answer from the cache (or NMI), shape the body as the flavour does. */
+  /** One flavour's token route: parse, answer from the cache (or the source), shape the body as the flavour does. */
   const tokenRoute =
     (
       method: 'GET' | 'POST',
@@ -113,10 +113,10 @@ export async function startSidecar(settings: SidecarSettings, nmi: NmiClient, lo
     tokenRoutes[APP_SERVICE_TOKEN_PATH] = tokenRoute('GET', (url, req) => parseAppServiceRequest(url, req.headers, settings.identityHeader), appServiceBody);
   }
 
-  /** Ready once NMI has answered (and, if asked, a first token is cached); after that the cache serves. */
+  /** Ready once the source can serve (and, if asked, a first token is cached); after that the cache serves. */
   async function readiness(): Promise<Reply> {
-    let waiting = 'waiting for NMI';
-    if (!ready && (await nmi.healthy())) {
+    let waiting = source.waitingFor;
+    if (!ready && (await source.healthy())) {
       waiting = '';
       if (settings.readyResource) {
         try {

@@ -131,6 +131,14 @@ describe("azure-workload-identity's contract (azwi v1.5.1 pkg/webhook/webhook.go
     expect(plan.ok && plan.outcome).toBe('injected');
   });
 
+  it("a pod that azwi's own webhook gave its proxy gets no second one", () => {
+    const pod = wiPod({ annotations: { 'azure.workload.identity/inject-proxy-sidecar': 'true' }, init: true });
+    pod.spec.initContainers!.unshift({ name: 'azwi-proxy', image: 'proxy', restartPolicy: 'Always' });
+    const plan = planWorkloadIdentity(pod, 'apps', WI_CASES[0]!.sa, WI, defaultInjectionConfig, secret);
+    expect(plan.ok && plan.warnings.join()).toMatch(/gave the pod its proxy \(azwi-proxy\) already/);
+    expect(plan.ok && plan.outcome).toBe('injected');
+  });
+
   it('a volume named azure-identity-token that is something else is refused, not doubled', () => {
     const pod = wiPod({ extra: { volumes: [{ name: 'azure-identity-token', emptyDir: {} }] } });
     expect(planWorkloadIdentity(pod, 'apps', WI_CASES[0]!.sa, WI, defaultInjectionConfig, secret)).toMatchObject({

@@ -112,6 +112,9 @@ const recordOp = (pod: Pod, name: string): Operation =>
     ? { op: 'add', path: `/metadata/annotations/${pointerToken(INJECTED_ANNOTATION)}`, value: name }
     : { op: 'add', path: '/metadata/annotations', value: { [INJECTED_ANNOTATION]: name } };
 
+/** The container azwi's webhook injects as its proxy (consts.go ProxySidecarContainerName). */
+const AZWI_PROXY = 'azwi-proxy';
+
 interface Proxy {
   port: number;
   header: string;
@@ -140,6 +143,10 @@ function planProxy(pod: Pod, cfg: InjectionConfig, newSecret: () => string, warn
     return undefined;
   }
   const inits = spec.initContainers ?? [];
+  if ([...inits, ...spec.containers].some((c) => c.name === AZWI_PROXY)) {
+    warnings.push(`azure-workload-identity's webhook gave the pod its proxy (${AZWI_PROXY}) already, so podid adds none`);
+    return undefined;
+  }
   const existing = annotations[INJECTED_ANNOTATION] === cfg.sidecarName ? inits.find((c) => c.name === cfg.sidecarName) : undefined;
   if (existing) return { port, header: existing.env?.find((e) => e.name === SIDECAR_HEADER_VAR)?.value ?? newSecret(), add: false };
   if ([...spec.containers, ...inits, ...(spec.ephemeralContainers ?? [])].some((c) => c.name === cfg.sidecarName)) {
