@@ -30,6 +30,8 @@ export type FlagValues<F extends FlagTable> = { [K in keyof F]: F[K] extends Fla
 export interface Command<F extends FlagTable = FlagTable> {
   name: string;
   summary: string;
+  /** Paragraphs --help prints after the summary (what the command prints, its exit codes). */
+  details?: string;
   flags: F;
   /** The flag a leading bare argument sets (`podid explain pod NS/NAME` = `--pod NS/NAME`). */
   positional?: keyof F & string;
@@ -168,5 +170,6 @@ export function commandHelp(cmd: Command<any>): string {
     const def = f.required ? ' (required)' : f.default !== undefined && f.default !== '' ? ` (default ${f.default})` : '';
     return `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type.placeholder ? ` ${f.type.placeholder}` : ''}\n      ${f.help}${def}\n      env: ${f.env}`;
   });
-  return `podid ${cmd.name}: ${cmd.summary}\n\nFlags (each also settable by its environment variable; flags win):\n${rows.join('\n')}\n`;
+  const details = cmd.details ? `\n${cmd.details.trimEnd()}\n` : '';
+  return `podid ${cmd.name}: ${cmd.summary}\n${details}\nFlags (each also settable by its environment variable; flags win):\n${rows.join('\n')}\n`;
 }
