@@ -76,6 +76,7 @@ export const webhookFlags = {
   'workload-identity': switchFlag({ env: 'PODID_WORKLOAD_IDENTITY', help: "serve azure-workload-identity's pods at POST /mutate-workload-identity (reads each pod's ServiceAccount); deploy/ turns it on" }),
   'wi-tenant-id': flag(types.optionalString, { env: 'PODID_WI_TENANT_ID', help: 'workload identity: AZURE_TENANT_ID for ServiceAccounts without the azure.workload.identity/tenant-id annotation' }),
   'wi-authority-host': flag(types.url, { env: 'PODID_WI_AUTHORITY_HOST', default: WI_DEFAULT_AUTHORITY_HOST, help: "workload identity: AZURE_AUTHORITY_HOST, the cloud's Azure AD endpoint" }),
+  'sidecar-ca-configmap': flag(types.optionalString, { env: 'PODID_SIDECAR_CA_CONFIGMAP', help: "workload identity's proxy: a ConfigMap in each pod's namespace (key ca.crt) of CAs to trust beside Node's, for an Azure AD endpoint behind a private CA; optional in the pod" }),
   'wi-audience': flag(types.string, { env: 'PODID_WI_AUDIENCE', default: WI_TOKEN.audience, help: 'workload identity: audience of the projected azure-identity-token (what the federated credentials name)' }),
   'identity-hints': switchFlag({ env: 'PODID_IDENTITY_HINTS', help: 'watch the podid CRDs and warn at admission about labeled pods podid will not serve (no binding, missing identity, exception); deploy/ turns it on' }),
   ...certFlags,
@@ -102,6 +103,7 @@ export function injectionConfigFrom(v: WebhookValues): InjectionConfig {
       memoryLimit: v['sidecar-memory-limit'],
     },
     runAsUser: v['sidecar-run-as-user'],
+    caConfigMap: v['sidecar-ca-configmap'],
   };
 }
 

@@ -97,6 +97,25 @@ export class Tenant {
     return jwt.claims;
   }
 
+  /**
+   * A federated identity credential on an app registration or a user-assigned managed identity (what `az ad app
+   * federated-credential create` and `az identity federated-credential create` do): the identity then accepts a
+   * client assertion from that issuer and subject. A managed identity is a service principal too; its credentials
+   * make it a client of the token endpoint like an app. Azure allows 20 per identity.
+   */
+  federate(clientId: string, credential: FederatedCredential): void {
+    let app = this.app(clientId);
+    if (!app) {
+      const msi = this.managedIdentities.find((m) => m.clientId === clientId);
+      if (!msi) throw new Error(`no app registration or managed identity with client ID ${clientId}`);
+      app = { clientId: msi.clientId, objectId: msi.objectId, federated: [] };
+      this.apps.push(app);
+    }
+    app.federated ??= [];
+    if (app.federated.length >= 20) throw new Error(`identity ${clientId} has 20 federated credentials, Azure's limit`);
+    app.federated.push(credential);
+  }
+
   jwks(): { keys: Record<string, unknown>[] } {
     const jwk = this.publicKey.export({ format: 'jwk' });
     return { keys: [{ ...jwk, kid: this.kid, use: 'sig', alg: 'RS256' }] };

@@ -25,6 +25,13 @@ export interface InjectionConfig {
   envFlavour: EnvFlavour;
   resources: ResourceSettings;
   runAsUser: number;
+  /**
+   * A ConfigMap (in each pod's namespace, key ca.crt) of CA certificates the workload-identity proxy trusts beside
+   * Node's own, for an Azure AD endpoint behind a private CA (a sovereign cloud, a TLS-inspecting proxy; trust-manager
+   * writes such a ConfigMap into every namespace). Optional in the pod: a namespace without it starts the proxy with
+   * Node's roots only.
+   */
+  caConfigMap?: string;
 }
 
 export const defaultInjectionConfig: InjectionConfig = {

@@ -89,6 +89,7 @@ export function proxySidecarContainer(
   wiEnv: readonly EnvVar[],
   wiMount: VolumeMount,
 ): Container {
+  const ca = cfg.caConfigMap ? { name: PROXY_CA_VOLUME, mountPath: PROXY_CA_DIR, readOnly: true } : undefined;
   return baseSidecar(
     cfg,
     name,
@@ -98,9 +99,19 @@ export function proxySidecarContainer(
       { name: SIDECAR_ENV.healthListen, value: `:${cfg.healthPort}` },
       ...headerEnv(identityHeader),
       ...wiEnv,
+      ...(ca ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${PROXY_CA_DIR}/ca.crt` }] : []),
     ],
-    [wiMount],
+    ca ? [wiMount, ca] : [wiMount],
   );
+}
+
+const PROXY_CA_VOLUME = 'podid-proxy-ca';
+const PROXY_CA_DIR = '/var/run/secrets/podid/proxy-ca';
+
+/** The --sidecar-ca-configmap volume, optional: a namespace without the ConfigMap still starts the proxy. */
+export function proxyCaVolume(cfg: InjectionConfig): { name: string; [k: string]: unknown } | undefined {
+  if (!cfg.caConfigMap) return undefined;
+  return { name: PROXY_CA_VOLUME, configMap: { name: cfg.caConfigMap, optional: true, items: [{ key: 'ca.crt', path: 'ca.crt' }] } };
 }
 
 export function tokenVolume(cfg: InjectionConfig, name: string): { name: string; [k: string]: unknown } {

@@ -139,6 +139,23 @@ describe("azure-workload-identity's contract (azwi v1.5.1 pkg/webhook/webhook.go
     expect(plan.ok && plan.outcome).toBe('injected');
   });
 
+  it("--sidecar-ca-configmap: the proxy trusts the ConfigMap's CAs (optional in the pod); without a proxy nothing is added", () => {
+    const cfg = { ...defaultInjectionConfig, caConfigMap: 'corp-ca' };
+    const proxied = wiPod({ annotations: { 'azure.workload.identity/inject-proxy-sidecar': 'true' } });
+    const plan = planWorkloadIdentity(proxied, 'apps', WI_CASES[0]!.sa, WI, cfg, secret);
+    if (!plan.ok) throw new Error(plan.message);
+    const pod = patched(proxied, plan.patch);
+    expect(pod.spec.volumes?.find((v) => v.name === 'podid-proxy-ca')).toEqual({
+      name: 'podid-proxy-ca',
+      configMap: { name: 'corp-ca', optional: true, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+    });
+    const sidecar = find(pod, 'podid-token');
+    expect(envOf(sidecar).NODE_EXTRA_CA_CERTS).toBe('/var/run/secrets/podid/proxy-ca/ca.crt');
+    expect(envOf(find(pod, 'app')).NODE_EXTRA_CA_CERTS).toBeUndefined();
+    const plain = planWorkloadIdentity(wiPod(), 'apps', WI_CASES[0]!.sa, WI, cfg, secret);
+    expect(plain.ok && JSON.stringify(plain.patch)).not.toContain('podid-proxy-ca');
+  });
+
   it('a volume named azure-identity-token that is something else is refused, not doubled', () => {
     const pod = wiPod({ extra: { volumes: [{ name: 'azure-identity-token', emptyDir: {} }] } });
     expect(planWorkloadIdentity(pod, 'apps', WI_CASES[0]!.sa, WI, defaultInjectionConfig, secret)).toMatchObject({

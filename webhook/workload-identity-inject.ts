@@ -10,7 +10,7 @@ import { pointerToken, type Container, type EnvVar, type Pod } from '../podspec/
 import { WI_ANNOTATIONS, WI_DEFAULT_PROXY_PORT, WI_ENV, WI_TOKEN, WI_USE_LABEL } from '../tokens/workload-identity-contract.ts';
 import { INJECTED_ANNOTATION, type InjectionConfig } from './injection-config.ts';
 import { planSdkEnv } from './sdk-env.ts';
-import { proxySidecarContainer, SIDECAR_HEADER_VAR, type VolumeMount } from './sidecar-spec.ts';
+import { proxyCaVolume, proxySidecarContainer, SIDECAR_HEADER_VAR, type VolumeMount } from './sidecar-spec.ts';
 
 /** The cluster-wide settings azwi takes from its own environment (AZURE_TENANT_ID, AZURE_ENVIRONMENT) and flags. */
 export interface WorkloadIdentityConfig {
@@ -230,6 +230,11 @@ export function planWorkloadIdentity(
         ? { op: 'add', path: '/spec/initContainers/0', value: sidecar }
         : { op: 'add', path: '/spec/initContainers', value: [sidecar] },
     );
+    const ca = proxyCaVolume(cfg);
+    if (ca)
+      patch.push(
+        Array.isArray(spec.volumes) || addVolume ? { op: 'add', path: '/spec/volumes/-', value: ca } : { op: 'add', path: '/spec/volumes', value: [ca] },
+      );
   }
   const outcome: WorkloadIdentityOutcome = proxy?.add ? 'proxied' : addVolume ? 'injected' : patch.length ? 'updated' : 'unchanged';
   return { ok: true, outcome, patch, warnings };
