@@ -43,7 +43,9 @@ async function readAssertion(tokenFile: string): Promise<string> {
 
 export function federatedClient(s: FederatedSettings): TokenSource {
   const endpoint = tokenEndpoint(s.authorityHost, s.tenantId);
-  const agent = new (https().Agent)({ keepAlive: true, maxSockets: 4, ...(s.ca ? { ca: [...tls().rootCertificates, s.ca] } : {}) });
+  // node:https (and TLS) load on the first exchange, not at start: until then the proxy costs what an idle sidecar does.
+  let agent: import('node:https').Agent | undefined;
+  const agentOnce = () => (agent ??= new (https().Agent)({ keepAlive: true, maxSockets: 4, ...(s.ca ? { ca: [...tls().rootCertificates, s.ca] } : {}) }));
   const timeoutMs = s.timeoutMs ?? 10_000;
   return {
     waitingFor: `waiting for the federated token file ${s.tokenFile}`,
@@ -58,7 +60,7 @@ export function federatedClient(s: FederatedSettings): TokenSource {
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: exchangeForm(s.clientId, q.resource, assertion),
           timeoutMs,
-          agent,
+          agent: agentOnce(),
         });
       } catch (err) {
         throw unavailable(503, `Azure AD at ${endpoint.host} is unreachable${errnoSuffix(err)}`, { cause: err });

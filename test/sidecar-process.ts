@@ -20,6 +20,8 @@ export interface SidecarProcessOptions {
   nodeArgs?: string[];
   /** A command the sidecar runs under, e.g. `ip netns exec <pod namespace>`. */
   wrap?: string[];
+  /** More environment (e.g. the workload-identity proxy's variables); undefined removes one of the above. */
+  env?: Record<string, string | undefined>;
 }
 
 export async function startSidecarProcess(opts: SidecarProcessOptions): Promise<SidecarProcess> {
@@ -31,6 +33,7 @@ export async function startSidecarProcess(opts: SidecarProcessOptions): Promise<
     PODID_TOKEN_FILE: opts.tokenFile,
     PODID_IDENTITY_HEADER: opts.identityHeader,
     PODID_LOG_LEVEL: 'info',
+    ...opts.env,
   };
   const argv = [...(opts.wrap ?? []), process.execPath, ...(opts.nodeArgs ?? []), opts.entry ?? 'bin/podid.js', 'sidecar'];
   const proc = spawn(argv[0]!, argv.slice(1), {
