@@ -23,6 +23,11 @@ async function serve(mode: 'enforce' | 'fix'): Promise<string> {
     logger: createLogger('webhook', 'silent'),
     metrics: createWebhookMetrics(),
     ready: () => true,
+    // Every ServiceAccount names a client: the workload-identity endpoint gets as far as it can with each review.
+    workloadIdentity: {
+      wi: { tenantId: '00000000-0000-0000-0000-000000000001', authorityHost: 'https://login.microsoftonline.com/', audience: 'api://AzureADTokenExchange' },
+      serviceAccounts: async (_ns, name) => ({ name, annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000002' } }),
+    },
   });
   const server = createServer(app);
   servers.push(server);

@@ -100,7 +100,13 @@ async function firstToken(deploymentName: string, container: string): Promise<{ 
         const [pod] = await k.newestPods(NS, deploymentName);
         if (!pod) return undefined;
         const r = await kubectl(cluster, ['logs', '-n', NS, pod.metadata.name, '-c', container]);
-        seen = r.code === 0 ? r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) : [];
+        seen =
+          r.code === 0
+            ? r.stdout
+                .split('\n')
+                .filter((l) => l.startsWith('{'))
+                .map((l) => JSON.parse(l))
+            : [];
         const i = seen.findIndex((l) => l.ok);
         return i >= 0 ? { pod, line: seen[i], before: seen.slice(0, i) } : undefined;
       },

@@ -5,7 +5,7 @@
 // against the real process) and webhook/fuzz.test.ts (a smaller run in-process).
 
 export type FuzzClass = 'valid' | 'malformed' | 'hostile';
-export type FuzzEndpoint = '/mutate' | '/validate' | '/mutate-netraw';
+export type FuzzEndpoint = '/mutate' | '/validate' | '/mutate-netraw' | '/mutate-workload-identity';
 
 export interface FuzzCase {
   class: FuzzClass;
@@ -95,7 +95,9 @@ interface Review {
 /** A review as the apiserver sends it: a Pod or a workload, CREATE or UPDATE, labeled or not. */
 function wellFormed(r: Rand, i: number): { review: Review; containers: any[]; pod: boolean } {
   const spec = podSpec(r);
-  const labels: Record<string, string> = r() < 0.5 ? { app: 'web', aadpodidbinding: 'web' } : { app: 'web' };
+  const model = r();
+  const labels: Record<string, string> =
+    model < 0.4 ? { app: 'web', aadpodidbinding: 'web' } : model < 0.7 ? { app: 'web', 'azure.workload.identity/use': 'true' } : { app: 'web' };
   const asPod = r() < 0.6;
   const w = pick(r, WORKLOADS);
   const podObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${i}`, namespace: 'team-a', labels }, spec };
@@ -241,7 +243,7 @@ export interface FuzzMix {
 /** The `i`-th case of the run seeded `seed`: deterministic, generated on demand (hostile bodies are megabytes). */
 export function fuzzCase(seed: number, i: number, mix: FuzzMix = { malformed: 0.3, hostile: 0.02 }): FuzzCase {
   const r = prng(seed * 1_000_003 + i);
-  const endpoint = pick<FuzzEndpoint>(r, ['/validate', '/validate', '/mutate', '/mutate-netraw']);
+  const endpoint = pick<FuzzEndpoint>(r, ['/validate', '/validate', '/mutate', '/mutate-netraw', '/mutate-workload-identity']);
   const roll = r();
   if (roll < mix.hostile) {
     const [label, make] = pick(r, HOSTILE);

@@ -24,9 +24,9 @@ const credential =
       ? new ManagedIdentityCredential(process.env.AZURE_CLIENT_ID ? { clientId: process.env.AZURE_CLIENT_ID } : {})
       : kind === 'workload'
         ? // MSAL sends instance discovery for an authority it does not know to login.microsoftonline.com; the emulator's
-        // host is one, and the suite's namespace has no route out. @azure/identity's own AKS path turns it off the
-        // same way (ManagedIdentityCredential's tokenExchangeMsi.js: disableInstanceDiscovery: true).
-        new WorkloadIdentityCredential({ disableInstanceDiscovery: true })
+          // host is one, and the suite's namespace has no route out. @azure/identity's own AKS path turns it off the
+          // same way (ManagedIdentityCredential's tokenExchangeMsi.js: disableInstanceDiscovery: true).
+          new WorkloadIdentityCredential({ disableInstanceDiscovery: true })
         : new DefaultAzureCredential();
 
 const claimsOf = (jwt) => {
