@@ -15,15 +15,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { identityManifests } from '../../identity/manifests.ts';
-import { IdentityType } from '../../identity/crds.ts';
 import { startImds, type RunningImds } from '../../emulators/imds.ts';
 import { startWorld, type World } from '../../emulators/world.ts';
 import { IMAGE } from '../node/images.ts';
 import { addNodeAddress, IMDS_IP, POD_GATEWAY } from '../node/network.ts';
 import { api, eventually, kube, kubeJson, kubectl } from './kube.ts';
 import { askSidecar } from './sidecar-call.ts';
-import { emulatorEnv, installOnNode, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
+import { bindManagedIdentities, emulatorEnv, installOnNode, NMI, ShippedCluster, SYSTEM } from './shipped-cluster.ts';
 
 const cluster = inject('cluster');
 const node = inject('node');
@@ -129,19 +127,10 @@ beforeAll(async () => {
   // An operator's documented setting: the shortest token Kubernetes allows (10 minutes), so that the kubelet rotates it
   // (at 80%) within the suite.
   await installOnNode(k, dir, 'deploy', emulatorEnv(world, { PODID_TOKEN_EXPIRATION: '10m' }), [NMI, ['Deployment', 'podid-webhook', 'webhook']]);
-  for (const [name, msi] of [
+  await bindManagedIdentities(cluster, NS, [
     ['victim', world.msi],
     ['other', world.msi2],
-  ] as const)
-    for (const m of identityManifests({
-      name,
-      namespace: NS,
-      type: IdentityType.UserAssignedMSI,
-      clientID: msi.clientId,
-      resourceID: msi.resourceId,
-      selector: name,
-    }))
-      await apply(m);
+  ]);
   // The rotation test's pod starts first: its token is rotated ~8 minutes after it was issued.
   await apply(toolsPod('rotation', { labels: { aadpodidbinding: 'victim' }, args: SLEEP }));
   rotationStarted = Date.now();

@@ -10,6 +10,9 @@
 
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { IdentityType } from '../../identity/crds.ts';
+import { identityManifests } from '../../identity/manifests.ts';
+import type { ManagedIdentity } from '../../emulators/tenant.ts';
 import type { ClusterInfo, NodeInfo } from './global-setup.ts';
 import { eventually, kube, kubeJson, kubectl } from './kube.ts';
 
@@ -75,6 +78,19 @@ export async function emulatorOverlay(
     }),
   );
   return overlay;
+}
+
+/** An AzureIdentity (type 0) and its AzureIdentityBinding for each emulated managed identity, selected by `name`. */
+export async function bindManagedIdentities(
+  cluster: ClusterInfo,
+  namespace: string,
+  identities: ReadonlyArray<readonly [string, ManagedIdentity]>,
+): Promise<void> {
+  const items = identities.flatMap(([name, msi]) =>
+    identityManifests({ name, namespace, type: IdentityType.UserAssignedMSI, clientID: msi.clientId, resourceID: msi.resourceId, selector: name }),
+  );
+  const r = await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  if (r.code !== 0) throw new Error(`kubectl apply (identities): ${r.stderr}`);
 }
 
 /** Installs `base` with the emulator overlay and waits until the node runs every podid pod Ready and the apiserver is

@@ -17,8 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { identityManifests } from '../../identity/manifests.ts';
-import { IdentityType } from '../../identity/crds.ts';
 import { startImds, type RunningImds } from '../../emulators/imds.ts';
 import type { FederatedCredential } from '../../emulators/tenant.ts';
 import { startWorld, type World } from '../../emulators/world.ts';
@@ -26,7 +24,7 @@ import type { WiPlan } from '../../migrate/workload-identity.ts';
 import { IMAGE } from '../node/images.ts';
 import { addNodeAddress, IMDS_IP, NODE_IP } from '../node/network.ts';
 import { eventually, kube, kubectl } from './kube.ts';
-import { emulatorEnv, installOnNode, NMI, ShippedCluster } from './shipped-cluster.ts';
+import { bindManagedIdentities, emulatorEnv, installOnNode, NMI, ShippedCluster } from './shipped-cluster.ts';
 
 const run = promisify(execFile);
 const cluster = inject('cluster');
@@ -149,19 +147,10 @@ beforeAll(async () => {
   });
   await apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'moving', namespace: NS } });
   // aad-pod-identity's: two user-assigned identities on the node, each bound by a selector.
-  for (const [name, msi] of [
+  await bindManagedIdentities(cluster, NS, [
     ['legacy', world.msi],
     ['moving', world.msi2],
-  ] as const)
-    for (const m of identityManifests({
-      name,
-      namespace: NS,
-      type: IdentityType.UserAssignedMSI,
-      clientID: msi.clientId,
-      resourceID: msi.resourceId,
-      selector: name,
-    }))
-      await apply(m);
+  ]);
 }, 600_000);
 
 afterAll(async () => {
