@@ -94,6 +94,18 @@ describe('documentation', () => {
   it('lists each command under the name and summary the command itself declares', () => {
     expect(loaded.map((c) => [c.name, c.summary])).toEqual(commands.map((c) => [c.name, c.summary]));
   });
+  it('podid migrate workload-identity --help documents what it prints and its exit codes', () => {
+    const help = commandHelp(loaded.find((c) => c.name === 'migrate workload-identity')!);
+    for (const part of [
+      'federated identity credentials',
+      'az identity federated-credential create',
+      'ARM resources',
+      'merge patches',
+      'Warnings',
+      'Exit codes',
+    ])
+      expect(help).toContain(part);
+  });
   it('prints every flag with its env var in --help', () => {
     for (const c of loaded) for (const name of Object.keys(c.flags)) expect(commandHelp(c)).toContain(`--${name}`);
   });

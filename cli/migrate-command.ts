@@ -41,8 +41,9 @@ their ServiceAccounts, and what moving them to workload identity takes:
 Warnings name a ServiceAccount shared by workloads with different identities, an identity past Azure's 20
 federated credentials, a service principal (type 1/2) whose app registration must carry the credentials, an
 identity without the resourceID or clientID the commands need, and clients too old for workload identity.
-Read-only unless --apply, which patches the ServiceAccounts and templates it has no warning against (never
-Azure: create the credentials first). Exit codes: 0; 3 when --apply left a patch failed.`;
+Read-only unless --apply, which patches the ServiceAccounts and templates (never Azure: create the credentials
+first), except a ServiceAccount several identities would need, the workloads using it, and bare pods (recreate
+them). Exit codes: 0; 3 when --apply left a patch failed.`;
 
 export const migrateWorkloadIdentityCommand = defineCommand({
   name: 'migrate workload-identity',
