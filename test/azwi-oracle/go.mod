@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/Azure/azure-workload-identity v1.5.1
+	github.com/go-logr/logr v1.4.2
 	gomodules.xyz/jsonpatch/v2 v2.4.0
 	k8s.io/api v0.31.9
 	k8s.io/apimachinery v0.31.9
@@ -24,7 +25,6 @@ require (
 	github.com/emicklei/go-restful/v3 v3.12.0 // indirect
 	github.com/evanphx/json-patch/v5 v5.9.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.7.0 // indirect
-	github.com/go-logr/logr v1.4.2 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-openapi/jsonpointer v0.21.0 // indirect
 	github.com/go-openapi/jsonreference v0.21.0 // indirect
