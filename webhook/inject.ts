@@ -5,7 +5,8 @@
 import type { Operation } from 'fast-json-patch';
 import { BINDING_LABEL } from '../identity/crds.ts';
 import { INJECTED_ANNOTATION, INJECT_ANNOTATION, READY_RESOURCE_ANNOTATION, SKIP_CONTAINERS_ANNOTATION, type InjectionConfig } from './injection-config.ts';
-import { pointerToken, type Container, type Pod } from '../podspec/pod.ts';
+import type { Container, Pod } from '../podspec/pod.ts';
+import { envOps, listAddOp, recordSidecarOp } from './patch-ops.ts';
 import { planSdkEnv } from './sdk-env.ts';
 import { SIDECAR_HEADER_VAR, sidecarContainer, tokenVolume } from './sidecar-spec.ts';
 
@@ -33,12 +34,6 @@ function skipList(annotations: Record<string, string>): Set<string> {
       .map((s) => s.trim())
       .filter(Boolean),
   );
-}
-
-function envOps(path: string, container: Container, add: readonly { name: string; value?: string }[]): Operation[] {
-  if (add.length === 0) return [];
-  if (!Array.isArray(container.env)) return [{ op: 'add', path: `${path}/env`, value: add }];
-  return add.map((value) => ({ op: 'add', path: `${path}/env/-`, value }));
 }
 
 export function planInjection(pod: Pod, cfg: InjectionConfig, newSecret: () => string): InjectionResult {
@@ -82,16 +77,10 @@ export function planInjection(pod: Pod, cfg: InjectionConfig, newSecret: () => s
     }
     newSidecar = sidecarContainer(cfg, sidecarName, volumeName, header, readyValid ? readyResource : undefined);
     const volume = tokenVolume(cfg, volumeName);
-    patch.push(Array.isArray(spec.volumes) ? { op: 'add', path: '/spec/volumes/-', value: volume } : { op: 'add', path: '/spec/volumes', value: [volume] });
+    patch.push(listAddOp(Array.isArray(spec.volumes), '/spec/volumes', volume));
   }
 
-  if (annotations[INJECTED_ANNOTATION] !== sidecarName) {
-    patch.unshift(
-      pod.metadata?.annotations
-        ? { op: 'add', path: `/metadata/annotations/${pointerToken(INJECTED_ANNOTATION)}`, value: sidecarName }
-        : { op: 'add', path: '/metadata/annotations', value: { [INJECTED_ANNOTATION]: sidecarName } },
-    );
-  }
+  if (annotations[INJECTED_ANNOTATION] !== sidecarName) patch.unshift(recordSidecarOp(pod, sidecarName));
 
   const skip = skipList(annotations);
   const address = { port: cfg.port, flavour: cfg.envFlavour, identityHeader: header };
@@ -112,13 +101,7 @@ export function planInjection(pod: Pod, cfg: InjectionConfig, newSecret: () => s
   }
 
   // Inserting at index 0 shifts the init containers, so it comes after the env operations that address them.
-  if (newSidecar) {
-    patch.push(
-      Array.isArray(spec.initContainers)
-        ? { op: 'add', path: '/spec/initContainers/0', value: newSidecar }
-        : { op: 'add', path: '/spec/initContainers', value: [newSidecar] },
-    );
-  }
+  if (newSidecar) patch.push(listAddOp(Array.isArray(spec.initContainers), '/spec/initContainers', newSidecar, 'start'));
   const outcome: InjectionOutcome = newSidecar ? 'injected' : patch.length ? 'updated' : 'unchanged';
   return { outcome, patch, warnings };
 }

@@ -2,11 +2,10 @@
 // configuration's objectSelector) get what azwi's webhook gives them. The one I/O is reading the pod's
 // ServiceAccount, passed in; the rest is workload-identity-inject.ts.
 
-import { allow, deny, isPodRequest, patchResponse, type AdmissionRequest } from './admission.ts';
+import { deny, patchResponse, type AdmissionRequest } from './admission.ts';
 import type { InjectionConfig } from './injection-config.ts';
-import type { MutateResult } from './mutate.ts';
+import { createdPod, type MutateResult } from './mutate.ts';
 import { displayName } from '../podspec/pod.ts';
-import { readPodShape } from '../podspec/read-pod.ts';
 import { bothModelsWarning, usesWorkloadIdentity } from '../podspec/workload-identity.ts';
 import type { ServiceAccountReader } from './service-accounts.ts';
 import { planWorkloadIdentity, serviceAccountName, type WorkloadIdentityConfig } from './workload-identity-inject.ts';
@@ -19,10 +18,8 @@ export interface WorkloadIdentityDeps {
 }
 
 export async function mutateWorkloadIdentity(req: AdmissionRequest, deps: WorkloadIdentityDeps): Promise<MutateResult> {
-  const subject = `${req.namespace}/${req.name ?? ''}`;
-  if (!isPodRequest(req) || req.subResource || req.operation !== 'CREATE') return { response: allow(req.uid), outcome: 'ignored', subject };
-  const read = readPodShape(req.object);
-  if (!read.ok) return { response: deny(req.uid, 400, `podid could not read the pod: ${read.message}`), outcome: 'invalid', subject };
+  const read = createdPod(req);
+  if (!('pod' in read)) return read;
   const pod = read.pod;
   const named = displayName(pod.metadata, req.namespace);
   const labels = pod.metadata?.labels ?? {};

@@ -6,7 +6,8 @@
 
 import type { Operation } from 'fast-json-patch';
 import { BINDING_LABEL } from '../identity/crds.ts';
-import { pointerToken, type Container, type EnvVar, type Pod } from '../podspec/pod.ts';
+import type { Container, EnvVar, Pod } from '../podspec/pod.ts';
+import { envOps, listAddOp, recordSidecarOp } from './patch-ops.ts';
 import { WI_ANNOTATIONS, WI_DEFAULT_PROXY_PORT, WI_ENV, WI_TOKEN, WI_USE_LABEL } from '../tokens/workload-identity-contract.ts';
 import { INJECTED_ANNOTATION, type InjectionConfig } from './injection-config.ts';
 import { planSdkEnv } from './sdk-env.ts';
@@ -94,23 +95,17 @@ function hasTokenVolume(volumes: Pod['spec']['volumes']): boolean {
 /** The variables the container does not set yet (by name, whatever the value) and azwi's mount unless one of that name exists. */
 function containerOps(path: string, c: Container, env: readonly EnvVar[]): Operation[] {
   const present = new Set((c.env ?? []).map((e) => e.name));
-  const add = env.filter((e) => !present.has(e.name));
-  const ops: Operation[] = [];
-  if (add.length) {
-    if (Array.isArray(c.env)) ops.push(...add.map((value) => ({ op: 'add' as const, path: `${path}/env/-`, value })));
-    else ops.push({ op: 'add', path: `${path}/env`, value: add });
-  }
+  const ops = envOps(
+    path,
+    c,
+    env.filter((e) => !present.has(e.name)),
+  );
   // addProjectedTokenVolumeMount: a mount of that name is left as it is.
   const mounts = c.volumeMounts as { name?: string }[] | undefined;
-  if (!Array.isArray(mounts)) ops.push({ op: 'add', path: `${path}/volumeMounts`, value: [WI_MOUNT] });
-  else if (!mounts.some((m) => m?.name === WI_TOKEN.volumeName)) ops.push({ op: 'add', path: `${path}/volumeMounts/-`, value: WI_MOUNT });
+  if (!Array.isArray(mounts) || !mounts.some((m) => m?.name === WI_TOKEN.volumeName))
+    ops.push(listAddOp(Array.isArray(mounts), `${path}/volumeMounts`, WI_MOUNT));
   return ops;
 }
-
-const recordOp = (pod: Pod, name: string): Operation =>
-  pod.metadata?.annotations
-    ? { op: 'add', path: `/metadata/annotations/${pointerToken(INJECTED_ANNOTATION)}`, value: name }
-    : { op: 'add', path: '/metadata/annotations', value: { [INJECTED_ANNOTATION]: name } };
 
 /** The container azwi's webhook injects as its proxy (consts.go ProxySidecarContainerName). */
 const AZWI_PROXY = 'azwi-proxy';
@@ -218,23 +213,16 @@ export function planWorkloadIdentity(
       name: WI_TOKEN.volumeName,
       projected: { sources: [{ serviceAccountToken: { path: WI_TOKEN.fileName, expirationSeconds: expiration, audience: wi.audience } }] },
     };
-    patch.push(Array.isArray(spec.volumes) ? { op: 'add', path: '/spec/volumes/-', value: volume } : { op: 'add', path: '/spec/volumes', value: [volume] });
+    patch.push(listAddOp(Array.isArray(spec.volumes), '/spec/volumes', volume));
   }
   if (proxy?.add) {
     // A native sidecar first among the init containers (azwi prepends its proxy the same way from Kubernetes 1.32),
     // added after the operations that address init containers by index.
-    patch.unshift(recordOp(pod, cfg.sidecarName));
+    patch.unshift(recordSidecarOp(pod, cfg.sidecarName));
     const sidecar = proxySidecarContainer(cfg, cfg.sidecarName, proxy.port, proxy.header, env, WI_MOUNT);
-    patch.push(
-      Array.isArray(spec.initContainers)
-        ? { op: 'add', path: '/spec/initContainers/0', value: sidecar }
-        : { op: 'add', path: '/spec/initContainers', value: [sidecar] },
-    );
+    patch.push(listAddOp(Array.isArray(spec.initContainers), '/spec/initContainers', sidecar, 'start'));
     const ca = proxyCaVolume(cfg);
-    if (ca)
-      patch.push(
-        Array.isArray(spec.volumes) || addVolume ? { op: 'add', path: '/spec/volumes/-', value: ca } : { op: 'add', path: '/spec/volumes', value: [ca] },
-      );
+    if (ca) patch.push(listAddOp(Array.isArray(spec.volumes) || addVolume, '/spec/volumes', ca));
   }
   const outcome: WorkloadIdentityOutcome = proxy?.add ? 'proxied' : addVolume ? 'injected' : patch.length ? 'updated' : 'unchanged';
   return { ok: true, outcome, patch, warnings };
