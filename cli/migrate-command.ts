@@ -19,9 +19,15 @@ export const migrateCheckCommand = defineCommand({
     }),
   },
   async run(v) {
-    const { kubeConfig } = await import('../common/kube-config.ts');
+    const { kubeClient, kubeCredentials } = await import('../common/kube-client.ts');
     const { readCluster } = await import('../migrate/cluster.ts');
-    const findings = checkMigration(await readCluster(kubeConfig(v.kubeconfig), v['netraw-exempt-namespaces']));
+    const kube = kubeClient(kubeCredentials(v.kubeconfig));
+    let findings;
+    try {
+      findings = checkMigration(await readCluster(kube, v['netraw-exempt-namespaces']));
+    } finally {
+      kube.close();
+    }
     if (v.output === 'json') process.stdout.write(`${JSON.stringify({ findings, install: INSTALL_STEPS }, null, 2)}\n`);
     else process.stdout.write(`${findingsTable(findings)}\nTo install podid in place of aad-pod-identity:\n${INSTALL_STEPS.map((s) => `  ${s}`).join('\n')}\n`);
     return findings.some((f) => f.severity === 'blocker') ? 3 : 0;

@@ -105,17 +105,6 @@ function imdsOnlyReason(spec: Obj | undefined): string | undefined {
   return undefined;
 }
 
-const PLURALS: Record<string, string> = {
-  Pod: 'pods',
-  Deployment: 'deployments',
-  StatefulSet: 'statefulsets',
-  DaemonSet: 'daemonsets',
-  ReplicaSet: 'replicasets',
-  Job: 'jobs',
-  CronJob: 'cronjobs',
-  ReplicationController: 'replicationcontrollers',
-};
-
 /** A workload someone wrote: not one a controller made (a Deployment's ReplicaSets, their pods, a CronJob's Jobs). */
 const ownedByController = (o: Obj) => (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.controller === true);
 
@@ -176,7 +165,7 @@ function identityWarnings(identity: AzureIdentity, binding: string): string[] {
   return w;
 }
 
-function readWorkloads(raw: unknown[]): { obj: Obj; kind: string; labels: Record<string, string>; spec: Obj | undefined; path: string[] }[] {
+function readWorkloads(raw: unknown[]): { obj: Obj; kind: string; labels: Record<string, string>; spec: Obj | undefined; path: string[]; resource: string }[] {
   const out = [];
   for (const o of raw as Obj[]) {
     if (!o?.metadata || ownedByController(o)) continue;
@@ -190,6 +179,7 @@ function readWorkloads(raw: unknown[]): { obj: Obj; kind: string; labels: Record
       labels: (template?.metadata?.labels ?? {}) as Record<string, string>,
       spec: template?.spec as Obj | undefined,
       path: loc.path,
+      resource: loc.resource,
     });
   }
   return out;
@@ -265,7 +255,7 @@ export function planWorkloadIdentityMove(snap: WiSnapshot, opts: WiOptions): WiP
       const metadata = { labels, ...(annotations ? { annotations } : {}) };
       const mergePatch = w.path.reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), { metadata });
       move.patches.push({
-        target: { apiVersion: String(w.obj.apiVersion), kind: w.kind, resource: `${group ? `${group}/` : ''}${version}/${PLURALS[w.kind]}`, namespace, name },
+        target: { apiVersion: String(w.obj.apiVersion), kind: w.kind, resource: `${group ? `${group}/` : ''}${version}/${w.resource}`, namespace, name },
         mergePatch: w.path.length ? mergePatch : { metadata },
         serviceAccount: `${namespace}/${serviceAccount}`,
         ...(w.path.length
