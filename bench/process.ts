@@ -22,8 +22,13 @@ export function startPodid(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs
 }
 
 /** Spawns `node [nodeArgs] script args` and waits for a stdout line carrying `"url":"…"`. */
-export async function startServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Child> {
-  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
+export function startServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Child> {
+  return startCommand(process.execPath, [...nodeArgs, script, ...args], env);
+}
+
+/** Spawns `command args` (a Node script or another server, e.g. Go) and waits for a stdout line carrying `"url":"…"`. */
+export async function startCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const proc = spawn(command, args, {
     env: { ...process.env, PODID_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -33,7 +38,7 @@ export async function startServer(script: string, args: string[], env: NodeJS.Pr
       const m = /"url":"([^"]+)"/.exec(line);
       if (m) resolve(m[1]!);
     });
-    proc.once('exit', (code) => reject(new Error(`${script} ${args[0] ?? ''} exited with ${code} before listening`)));
+    proc.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before listening`)));
   });
   // Keep draining logs so the child never blocks on a full pipe; BENCH_CHILD_LOGS=1 shows them (on stderr).
   if (process.env.BENCH_CHILD_LOGS) proc.stdout!.pipe(process.stderr);

@@ -5,18 +5,17 @@
 // azwi from its informer cache (here controller-runtime's fake client), podid through its 5 s cache from an HTTPS
 // endpoint in this process answering the apiserver's ServiceAccount GET.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createCA, createServingCert } from '../certs/generate.ts';
 import { listenOn } from '../common/serve.ts';
 import { admissionReviewFor } from '../cli/demo-samples.ts';
 import { CLIENT, TENANT, wiPod } from '../test/workload-identity-cases.ts';
 import { fmt, runLoad, type LoadResult } from './load.ts';
-import { memoryMiB, nodeFlagsOf, startPodid, type Child } from './process.ts';
+import { memoryMiB, nodeFlagsOf, startCommand, startPodid, type Child } from './process.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -61,24 +60,12 @@ await writeFile(
   }),
 );
 
-/** azwi's webhook: the oracle binary in `serve` mode, its URL from its first stdout line. */
+/** azwi's webhook: the oracle binary in `serve` mode, which prints its URL when it listens. */
 async function startAzwi(): Promise<Child> {
-  if (!execFileSync('sh', ['-c', `test -x ${ORACLE} && echo yes || true`], { encoding: 'utf8' }).trim())
-    throw new Error(`${ORACLE} is missing: run test/compat/setup.sh (it builds test/azwi-oracle)`);
+  if (!existsSync(ORACLE)) throw new Error(`${ORACLE} is missing: run test/compat/setup.sh (it builds test/azwi-oracle)`);
   const input = join(dir, 'azwi-input.json');
   await writeFile(input, JSON.stringify({ namespace: 'apps', tenantID: TENANT, kubeVersion: 'v1.34.0', serviceAccount }));
-  const proc = spawn(ORACLE, ['serve', cert, key, input], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', (line) => resolveUrl(JSON.parse(line).url));
-    proc.once('exit', (code) => reject(new Error(`azwi oracle exited with ${code}`)));
-  });
-  const stop = () =>
-    new Promise<void>((done) => {
-      if (proc.exitCode !== null) return done();
-      proc.once('exit', () => done());
-      proc.kill('SIGTERM');
-    });
-  return { proc, url, stop };
+  return startCommand(ORACLE, ['serve', cert, key, input]);
 }
 
 const nodeFlags = nodeFlagsOf('webhook');
